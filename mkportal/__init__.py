@@ -1,0 +1,1 @@
+"""mkportal: a self-service portal for a Managed Kubernetes service."""

@@ -1,0 +1,33 @@
+"""SQLModel tables, one module per aggregate. Importing this package registers them all."""
+
+from mkportal.models.audit import AuditEvent
+from mkportal.models.auth import ApiToken, LoginAttempt, UserSession
+from mkportal.models.cluster import Cluster, NodePool
+from mkportal.models.operation import Operation, OperationLog, OpStatus
+from mkportal.models.org import Invitation, Membership, Organization, Role, User
+from mkportal.models.provider import ProviderCredential
+from mkportal.models.sandbox import SandboxCluster, SandboxNode, SandboxObject, SandboxPool
+from mkportal.models.service_level import ServiceLevel
+
+__all__ = [
+    "ApiToken",
+    "AuditEvent",
+    "Cluster",
+    "Invitation",
+    "LoginAttempt",
+    "Membership",
+    "NodePool",
+    "Operation",
+    "OperationLog",
+    "OpStatus",
+    "Organization",
+    "ProviderCredential",
+    "Role",
+    "SandboxCluster",
+    "SandboxNode",
+    "SandboxObject",
+    "SandboxPool",
+    "ServiceLevel",
+    "User",
+    "UserSession",
+]

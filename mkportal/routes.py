@@ -1,0 +1,12 @@
+"""Route constants: every page's path in one place."""
+
+LOGIN = "/login"
+LOGOUT = "/logout"
+HOME = "/"
+OPERATIONS = "/operations"
+SETTINGS = "/settings"
+MEMBERS = "/settings/members"
+INVITE = "/invite/[token]"
+ADMIN = "/admin"
+ADMIN_AUDIT = "/admin/audit"
+ADMIN_OUTBOX = "/admin/outbox"

@@ -1,0 +1,1 @@
+"""Cluster provisioning: validation, pricing, use cases and the operation steps."""

@@ -1,0 +1,1 @@
+"""In-cluster work through the official kubernetes client (sandbox and real clusters alike)."""

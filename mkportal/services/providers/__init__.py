@@ -1,0 +1,1 @@
+"""Cloud providers behind one small contract (see `base.ClusterProvider`)."""

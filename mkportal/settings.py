@@ -1,0 +1,120 @@
+"""One typed settings object, read from the environment and `.env`."""
+
+from __future__ import annotations
+
+import secrets
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Portal settings. Every field can be set as an environment variable of the same name."""
+
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore")
+
+    mkportal_var: Path = Field(default=Path("var"), description="Directory for local state.")
+    database_url: str = ""
+    redis_url: str = ""
+    reflex_redis_url: str | None = None
+    secret_key: str = ""
+    smtp_url: str = ""
+    mail_from: str = "mkportal <noreply@mkportal.local>"
+    base_url: str = "http://127.0.0.1:3000"
+    port: int = 3000
+    cors_origins: list[str] = Field(default_factory=list)
+
+    worker_in_process: bool = True
+    worker_threads: int = 2
+    worker_id: str = ""
+    lease_seconds: float = 30.0
+    sweep_interval: float = 5.0
+    tick_interval: float = 60.0
+    retry_base_seconds: float = 2.0
+    retry_max_seconds: float = 300.0
+
+    session_hours: float = 12.0
+    login_max_failures: int = 5
+    login_window_seconds: int = 300
+    max_body_bytes: int = 1_048_576
+    invitation_days: int = 7
+
+    provider_inline_wait: float = Field(
+        default=20.0, description="Seconds a step polls the cloud before yielding the worker."
+    )
+    providers: list[str] = Field(
+        default_factory=lambda: ["sandbox"],
+        description='Enabled providers, e.g. \'["sandbox", "eks", "gke", "aks"]\'.',
+    )
+    eks_region: str = "eu-central-1"
+    eks_endpoint_url: str = ""
+    eks_access_key_id: str = ""
+    eks_secret_access_key: str = ""
+    eks_cluster_role_arn: str = "arn:aws:iam::123456789012:role/mkportal-eks-cluster"
+    eks_node_role_arn: str = "arn:aws:iam::123456789012:role/mkportal-eks-node"
+    eks_subnet_ids: list[str] = Field(default_factory=lambda: ["subnet-a", "subnet-b"])
+    gke_project: str = ""
+    gke_endpoint: str = ""
+    gke_credentials_file: str = ""
+    aks_subscription_id: str = ""
+    aks_resource_group: str = "mkportal"
+    aks_endpoint: str = ""
+    aks_tenant_id: str = ""
+    aks_client_id: str = ""
+    aks_client_secret: str = ""
+    sandbox_cluster_delay: float = Field(default=12.0, description="Seconds to a control plane.")
+    sandbox_node_delay: float = Field(default=4.0, description="Seconds to a ready node.")
+    sandbox_fail: str = Field(
+        default="",
+        description="Failure injection: comma-separated action:kind pairs, e.g. "
+        "'create_cluster:quota,create_node_pool:throttle' (kinds: quota, permission, throttle).",
+    )
+
+    @field_validator("reflex_redis_url", mode="before")
+    @classmethod
+    def _empty_is_none(cls, value: str | None) -> str | None:
+        return value or None
+
+    @property
+    def var_dir(self) -> Path:
+        """The local state directory, created on first use."""
+        self.mkportal_var.mkdir(parents=True, exist_ok=True)
+        return self.mkportal_var
+
+    @property
+    def outbox_dir(self) -> Path:
+        """Where emails are written when no SMTP server is configured."""
+        path = self.var_dir / "outbox"
+        path.mkdir(parents=True, exist_ok=True)
+        return path
+
+    def model_post_init(self, __context: object) -> None:
+        """Fill in the embedded defaults that depend on the var dir."""
+        if not self.database_url:
+            self.database_url = f"sqlite:///{self.var_dir.resolve() / 'mkportal.db'}"
+        if not self.cors_origins:
+            self.cors_origins = [self.base_url.rstrip("/")]
+        if not self.secret_key:
+            self.secret_key = _load_or_create_secret(self.var_dir / "secret_key")
+
+    @property
+    def is_sqlite(self) -> bool:
+        """Whether the portal database is SQLite."""
+        return self.database_url.startswith("sqlite")
+
+
+def _load_or_create_secret(path: Path) -> str:
+    if path.exists():
+        return path.read_text().strip()
+    value = secrets.token_urlsafe(48)
+    path.write_text(value)
+    path.chmod(0o600)
+    return value
+
+
+@lru_cache
+def get_settings() -> Settings:
+    """Return the process-wide settings (cached; tests call `get_settings.cache_clear()`)."""
+    return Settings()

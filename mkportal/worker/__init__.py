@@ -1,0 +1,1 @@
+"""The durable operation runner (huey) and periodic jobs."""
