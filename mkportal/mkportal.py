@@ -4,7 +4,17 @@ import reflex as rx
 
 from mkportal import routes
 from mkportal.api.app import create_api
+from mkportal.pages.admin import admin_page, audit_page, outbox_page
+from mkportal.pages.home import HomeState, home_page
 from mkportal.pages.login import LoginState, login_page
+from mkportal.pages.members import invite_page, members_page
+from mkportal.pages.operations import operation_page, operations_page
+from mkportal.pages.settings import settings_page
+from mkportal.state.admin import AdminState, AuditState, OutboxState
+from mkportal.state.members import InviteState, MembersState
+from mkportal.state.operations import OperationsState, OperationState
+from mkportal.state.session import SessionState
+from mkportal.state.settings import SettingsState
 from mkportal.worker.embedded import embedded_worker
 
 app = rx.App(
@@ -12,4 +22,22 @@ app = rx.App(
     stylesheets=["/styles.css"],
 )
 app.register_lifespan_task(embedded_worker)
+
+
+def _signed_in(component, route: str, title: str, load, *, operator: bool = False) -> None:
+    guard = SessionState.require_operator if operator else SessionState.require_login
+    app.add_page(component, route=route, title=f"{title} · mkportal", on_load=[guard, load])
+
+
 app.add_page(login_page, route=routes.LOGIN, title="Sign in · mkportal", on_load=LoginState.on_load)
+app.add_page(
+    invite_page, route=routes.INVITE, title="Invitation · mkportal", on_load=InviteState.load
+)
+app.add_page(home_page, route=routes.HOME, title="mkportal", on_load=HomeState.go)
+_signed_in(operations_page, routes.OPERATIONS, "Operations", OperationsState.load)
+_signed_in(operation_page, routes.OPERATION, "Operation", OperationState.load)
+_signed_in(settings_page, routes.SETTINGS, "Settings", SettingsState.load)
+_signed_in(members_page, routes.MEMBERS, "Members", MembersState.load)
+_signed_in(admin_page, routes.ADMIN, "Operator console", AdminState.load, operator=True)
+_signed_in(audit_page, routes.ADMIN_AUDIT, "Audit log", AuditState.load, operator=True)
+_signed_in(outbox_page, routes.ADMIN_OUTBOX, "Outbox", OutboxState.load, operator=True)

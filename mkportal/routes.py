@@ -10,3 +10,18 @@ INVITE = "/invite/[token]"
 ADMIN = "/admin"
 ADMIN_AUDIT = "/admin/audit"
 ADMIN_OUTBOX = "/admin/outbox"
+OPERATION = "/operations/[op_id]"
+CLUSTERS = "/clusters"
+CLUSTER_NEW = "/clusters/new"
+CLUSTER = "/clusters/[cluster_id]"
+ADMIN_CLUSTERS = "/admin/clusters"
+
+
+def operation(op_id: str) -> str:
+    """Return the path of one operation's page."""
+    return f"/operations/{op_id}"
+
+
+def cluster(cluster_id: str) -> str:
+    """Return the path of one cluster's page."""
+    return f"/clusters/{cluster_id}"

@@ -1,0 +1,135 @@
+"""The operator console: /admin, /admin/audit, /admin/outbox."""
+
+from __future__ import annotations
+
+import reflex as rx
+
+from mkportal import routes
+from mkportal.components.layout import shell
+from mkportal.components.table import data_table
+from mkportal.components.ui import empty_state, pager
+from mkportal.state.admin import AdminState, AuditState, OutboxState
+
+
+def _stat(s: rx.Var) -> rx.Component:
+    return rx.card(
+        rx.text(s["label"], size="2", color_scheme="gray"),
+        rx.heading(s["value"], size="7"),
+        min_width="10rem",
+    )
+
+
+def admin_page() -> rx.Component:
+    """Render the fleet in numbers, with links to the console's pages."""
+    return shell(
+        "Operator console",
+        rx.flex(rx.foreach(AdminState.stats, _stat), wrap="wrap", spacing="3"),
+        rx.hstack(
+            rx.link("All clusters", href=routes.ADMIN_CLUSTERS),
+            rx.link("Audit log", href=routes.ADMIN_AUDIT),
+            rx.link("Outbox", href=routes.ADMIN_OUTBOX),
+            rx.link("Operations", href=routes.OPERATIONS),
+            spacing="4",
+        ),
+    )
+
+
+def _audit_row(e: rx.Var) -> rx.Component:
+    return rx.table.row(
+        rx.table.cell(e["at"], white_space="nowrap"),
+        rx.table.cell(e["actor_email"]),
+        rx.table.cell(rx.code(e["action"])),
+        rx.table.cell(e["target_type"], " ", e["target_id"]),
+        rx.table.cell(e["org_id"]),
+        rx.table.cell(e["ip"]),
+        rx.table.cell(rx.text(e["detail"], size="1")),
+    )
+
+
+def audit_page() -> rx.Component:
+    """Render the audit log, filterable."""
+    return shell(
+        "Audit log",
+        rx.form(
+            rx.hstack(
+                rx.input(
+                    name="action", placeholder="Action starts with, e.g. auth.", aria_label="Action"
+                ),
+                rx.input(name="actor", placeholder="Actor email contains", aria_label="Actor"),
+                rx.input(name="org", placeholder="Organisation id", aria_label="Organisation"),
+                rx.button("Filter", type="submit"),
+            ),
+            on_submit=AuditState.filter,
+            reset_on_submit=False,
+        ),
+        rx.cond(
+            AuditState.events.length() > 0,
+            rx.vstack(
+                data_table(
+                    ["Time", "Actor", "Action", "Target", "Organisation", "Source IP", "Detail"],
+                    AuditState.events,
+                    _audit_row,
+                ),
+                pager(AuditState),
+                width="100%",
+            ),
+            empty_state("scroll-text", "No matching events", "Change the filters to see more."),
+        ),
+    )
+
+
+def _mail_row(m: rx.Var) -> rx.Component:
+    return rx.table.row(
+        rx.table.cell(m["date"]),
+        rx.table.cell(m["to"]),
+        rx.table.cell(
+            rx.link(m["subject"], on_click=OutboxState.open_mail(m["name"]), cursor="pointer")
+        ),
+    )
+
+
+def outbox_page() -> rx.Component:
+    """Render the emails that would have been sent (no SMTP server configured)."""
+    return shell(
+        "Outbox",
+        rx.text(
+            "Without SMTP_URL, mkportal writes every email here instead of sending it.",
+            size="2",
+            color_scheme="gray",
+        ),
+        rx.cond(
+            OutboxState.selected.contains("name"),
+            rx.card(
+                rx.vstack(
+                    rx.heading(OutboxState.selected["subject"], size="4"),
+                    rx.text(
+                        "To: ",
+                        OutboxState.selected["to"],
+                        " · ",
+                        OutboxState.selected["date"],
+                        size="2",
+                    ),
+                    rx.el.pre(
+                        OutboxState.selected["body"],
+                        white_space="pre-wrap",
+                        data_testid="mail-body",
+                    ),
+                    rx.button(
+                        "Back to the outbox", variant="soft", on_click=OutboxState.close_mail
+                    ),
+                ),
+                width="100%",
+            ),
+            rx.cond(
+                OutboxState.mails.length() > 0,
+                rx.vstack(
+                    data_table(["Date", "To", "Subject"], OutboxState.mails, _mail_row),
+                    pager(OutboxState),
+                    width="100%",
+                ),
+                empty_state(
+                    "mail", "The outbox is empty", "Invitations and notifications appear here."
+                ),
+            ),
+        ),
+    )
