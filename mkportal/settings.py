@@ -26,6 +26,7 @@ class Settings(BaseSettings):
     port: int = 3000
     cors_origins: list[str] = Field(default_factory=list)
 
+    queue_name: str = "mkportal"
     worker_in_process: bool = True
     worker_threads: int = 2
     worker_id: str = ""

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import socket
 import time
 
 from prometheus_client import Counter, Histogram
@@ -17,6 +19,9 @@ LATENCY = Histogram(
     ["method", "route"],
     buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
 )
+
+
+HOSTNAME = socket.gethostname()
 
 
 class _TooLarge(Exception):  # noqa: N818
@@ -69,6 +74,13 @@ class ApiGuard:
         async def tracking_send(message: Message) -> None:
             if message["type"] == "http.response.start":
                 status["code"] = message["status"]
+                message = {
+                    **message,
+                    "headers": [
+                        *message.get("headers", []),
+                        (b"x-served-by", f"{HOSTNAME}:{os.getpid()}".encode()),
+                    ],
+                }
             await send(message)
 
         try:

@@ -27,10 +27,12 @@ def get_huey() -> Huey:
         if _huey is None:
             settings = get_settings()
             if settings.redis_url:
-                huey = RedisHuey("mkportal", url=settings.redis_url, results=False, utc=True)
+                huey = RedisHuey(
+                    settings.queue_name, url=settings.redis_url, results=False, utc=True
+                )
             else:
                 path = settings.var_dir.resolve() / "queue.db"
-                huey = SqliteHuey("mkportal", filename=str(path), results=False, utc=True)
+                huey = SqliteHuey(settings.queue_name, filename=str(path), results=False, utc=True)
             _tasks["run"] = huey.task(name="run_operation")(_run_operation)
             _huey = huey
         return _huey

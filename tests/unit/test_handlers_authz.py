@@ -122,7 +122,9 @@ def test_members_of_another_org_cannot_be_changed_or_removed(two_orgs):
 def test_viewer_and_member_cannot_invite_or_change_roles(two_orgs):
     for email in ("viewer@acme.test", "member@acme.test"):
         state = make_state(MembersState, session_for(email))
-        result = MembersState.invite.fn(state, {"invite_email": "new@x.test", "invite_role": "owner"})
+        result = MembersState.invite.fn(
+            state, {"invite_email": "new@x.test", "invite_role": "owner"}
+        )
         assert "owner role" in _event_names(result)
         MembersState.change_role.fn(state, two_orgs["acme_viewer"].user_id, "owner")
     assert invitations.list_invitations(two_orgs["acme_owner"]) == []
