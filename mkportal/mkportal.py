@@ -5,12 +5,18 @@ import reflex as rx
 from mkportal import routes
 from mkportal.api.app import create_api
 from mkportal.pages.admin import admin_page, audit_page, outbox_page
+from mkportal.pages.cluster_detail import cluster_page
+from mkportal.pages.cluster_new import new_cluster_page
+from mkportal.pages.clusters import admin_clusters_page, clusters_page
 from mkportal.pages.home import HomeState, home_page
 from mkportal.pages.login import LoginState, login_page
 from mkportal.pages.members import invite_page, members_page
 from mkportal.pages.operations import operation_page, operations_page
 from mkportal.pages.settings import settings_page
 from mkportal.state.admin import AdminState, AuditState, OutboxState
+from mkportal.state.cluster_detail import ClusterState
+from mkportal.state.cluster_new import NewClusterState
+from mkportal.state.clusters import AdminClustersState, ClustersState
 from mkportal.state.members import InviteState, MembersState
 from mkportal.state.operations import OperationsState, OperationState
 from mkportal.state.session import SessionState
@@ -34,10 +40,20 @@ app.add_page(
     invite_page, route=routes.INVITE, title="Invitation · mkportal", on_load=InviteState.load
 )
 app.add_page(home_page, route=routes.HOME, title="mkportal", on_load=HomeState.go)
+_signed_in(clusters_page, routes.CLUSTERS, "Clusters", ClustersState.load)
+_signed_in(new_cluster_page, routes.CLUSTER_NEW, "New cluster", NewClusterState.load)
+_signed_in(cluster_page, routes.CLUSTER, "Cluster", ClusterState.load)
 _signed_in(operations_page, routes.OPERATIONS, "Operations", OperationsState.load)
 _signed_in(operation_page, routes.OPERATION, "Operation", OperationState.load)
 _signed_in(settings_page, routes.SETTINGS, "Settings", SettingsState.load)
 _signed_in(members_page, routes.MEMBERS, "Members", MembersState.load)
 _signed_in(admin_page, routes.ADMIN, "Operator console", AdminState.load, operator=True)
+_signed_in(
+    admin_clusters_page,
+    routes.ADMIN_CLUSTERS,
+    "All clusters",
+    AdminClustersState.load,
+    operator=True,
+)
 _signed_in(audit_page, routes.ADMIN_AUDIT, "Audit log", AuditState.load, operator=True)
 _signed_in(outbox_page, routes.ADMIN_OUTBOX, "Outbox", OutboxState.load, operator=True)

@@ -16,7 +16,7 @@ class HomeState(SessionState):
         """Redirect to the first useful page."""
         if self.actor() is None:
             return rx.redirect(routes.LOGIN)
-        return rx.redirect(routes.OPERATIONS)
+        return rx.redirect(routes.CLUSTERS)
 
 
 def home_page() -> rx.Component:

@@ -68,12 +68,11 @@ class OperationsState(PagedMixin, LiveMixin, SessionState):
         return rx.redirect(routes.operation(op.id))
 
 
-class OperationState(LiveMixin, SessionState):
-    """One operation with its log, refreshed live until it finishes."""
+class OperationViewMixin(rx.State, mixin=True):
+    """An operation with its log, as `components.operation_progress` renders it."""
 
     op: dict = {}
     log: list[dict] = []
-    missing: bool = False
 
     @rx.var
     def op_active(self) -> bool:
@@ -98,17 +97,47 @@ class OperationState(LiveMixin, SessionState):
             parts.append("cancellation requested")
         return " · ".join(p for p in parts if p)
 
-    def _fetch(self, token: str, key: str) -> tuple:
-        actor = auth.session_actor(token)
-        after = self.log[-1]["id"] if self.log else 0
-        return operations.get(actor, key), operations.logs(actor, key, after=after)
-
-    def _apply(self, data: tuple) -> bool:
-        op, lines = data
+    def _show_op(self, op: operations.OperationView | None, lines: list) -> None:
+        """Show `op`, appending new log lines (the log restarts for another operation)."""
+        if op is None:
+            self.op, self.log = {}, []
+            return
+        if self.op.get("id") != op.id:
+            self.log = []
         self.op = row(op)
         known = {line["id"] for line in self.log}
         self.log = self.log + [r for r in rows(lines) if r["id"] not in known]
-        return self.op["status"] in ACTIVE
+
+    def _log_after(self) -> int:
+        return self.log[-1]["id"] if self.log else 0
+
+    @rx.event
+    @authed
+    def cancel(self, actor: Actor):  # noqa: ANN201
+        """Ask the operation to stop (at once if pending, after the current step if running)."""
+        self._show_op(operations.cancel(actor, str(self.op.get("id", ""))), [])
+        return [rx.toast.info("Cancellation requested."), type(self).watch]
+
+    @rx.event
+    @authed
+    def retry(self, actor: Actor):  # noqa: ANN201
+        """Run a failed or cancelled operation again from the step where it stopped."""
+        self._show_op(operations.retry(actor, str(self.op.get("id", ""))), [])
+        return [rx.toast.info("Retrying."), type(self).watch]
+
+
+class OperationState(OperationViewMixin, LiveMixin, SessionState):
+    """One operation with its log, refreshed live until it finishes."""
+
+    missing: bool = False
+
+    def _fetch(self, token: str, key: str) -> tuple:
+        actor = auth.session_actor(token)
+        return operations.get(actor, key), operations.logs(actor, key, after=self._log_after())
+
+    def _apply(self, data: tuple) -> bool:
+        self._show_op(*data)
+        return self.op.get("status") in ACTIVE
 
     @rx.event
     @authed
@@ -116,30 +145,14 @@ class OperationState(LiveMixin, SessionState):
         """Read the operation named in the URL; follow it while it is active."""
         op_id = self.router.page.params.get("op_id", "")
         self.missing = False
-        if op_id != self.live_key:
-            self.op, self.log = {}, []
         try:
             data = operations.get(actor, op_id), operations.logs(actor, op_id)
         except NotFound:
             self.missing = True
-            self.op, self.log = {}, []
+            self._show_op(None, [])
             return None
         self.log = []
         self.live_key = op_id
         if self._apply(data):
             return OperationState.watch
         return None
-
-    @rx.event
-    @authed
-    def cancel(self, actor: Actor):  # noqa: ANN201
-        """Ask the operation to stop (at once if pending, after the current step if running)."""
-        self._apply((operations.cancel(actor, self.live_key), []))
-        return [rx.toast.info("Cancellation requested."), OperationState.watch]
-
-    @rx.event
-    @authed
-    def retry(self, actor: Actor):  # noqa: ANN201
-        """Run a failed or cancelled operation again from the step where it stopped."""
-        self._apply((operations.retry(actor, self.live_key), []))
-        return [rx.toast.info("Retrying."), OperationState.watch]

@@ -239,11 +239,11 @@ def execute(op_id: str, worker_id: str | None = None) -> str | None:
                     s,
                     op,
                     step=index + 1,
-                    attempts=0,
+                    attempts=1,
                     result=result,
                     progress=int(100 * (index + 1) / total),
                 )
-            op.attempts = 0
+            op.attempts = 1  # the next step's first try runs in this same claim
         _finish(
             op, OpStatus.succeeded, "Succeeded.", progress=100, step=total, result=result, error=""
         )

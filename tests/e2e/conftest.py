@@ -33,7 +33,18 @@ def _free_port() -> int:
 
 @pytest.fixture(scope="session")
 def portal(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict]:
-    """Start `scripts/run.sh` and wait for /login to answer 200."""
+    """Start `scripts/run.sh` and wait for /login to answer 200.
+
+    With E2E_BASE_URL and E2E_VAR set, use that already running portal instead (for
+    iterating on tests; CI never sets them).
+    """
+    if os.environ.get("E2E_BASE_URL"):
+        yield {
+            "url": os.environ["E2E_BASE_URL"],
+            "var": Path(os.environ["E2E_VAR"]),
+            "env": {**os.environ, "MKPORTAL_VAR": os.environ["E2E_VAR"]},
+        }
+        return
     port = _free_port()
     var = tmp_path_factory.mktemp("portal") / "var"
     env = {

@@ -74,3 +74,12 @@ def estimate(
     return Estimate(
         CURRENCY, _money(total), (hourly * (1 + percent / 100)).quantize(Decimal("0.0001")), lines
     )
+
+
+def quote(provider: str, pools: list[tuple[str, int]], features: list[str], level: str) -> Estimate:
+    """Estimate a draft (e.g. a half-filled form): unknown providers and types cost nothing."""
+    from mkportal.services.providers.registry import get_provider, provider_names
+
+    if provider not in provider_names():
+        return Estimate(CURRENCY, Decimal(0), Decimal(0), [])
+    return estimate(get_provider(provider).catalog(), pools, features, level)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import ipaddress
 import re
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from mkportal.services.catalog import FEATURES_BY_SLUG, service_levels
 from mkportal.services.errors import Invalid
@@ -205,3 +205,16 @@ def validate_create(req: ClusterIn) -> tuple[ClusterIn, dict, list[str]]:
     check_pools(req.node_pools, cat)
     network = check_network(req.network, cat)
     return req, network, resolve_features(req.features, req.node_pools, req.provider)
+
+
+def parse(model: type[BaseModel], body: dict) -> BaseModel:
+    """Validate a raw request body (e.g. a web form) into `model`, or raise Invalid.
+
+    The errors carry field paths such as ``node_pools.0.count``, like the API's 422s.
+    """
+    try:
+        return model.model_validate(body)
+    except ValidationError as exc:
+        raise Invalid(
+            {".".join(str(p) for p in e["loc"]) or "body": e["msg"] for e in exc.errors()}
+        ) from None

@@ -1,0 +1,112 @@
+"""State of /clusters (the organisation's) and /admin/clusters (every organisation's)."""
+
+from __future__ import annotations
+
+import reflex as rx
+
+from mkportal.services import auth
+from mkportal.services.actor import Actor
+from mkportal.services.clusters import actions
+from mkportal.services.clusters.actions import STATUSES
+from mkportal.services.clusters.views import ClusterView
+from mkportal.services.pagination import Page
+from mkportal.state.format import when
+from mkportal.state.guard import authed
+from mkportal.state.live import LiveMixin
+from mkportal.state.paging import PagedMixin
+from mkportal.state.session import SessionState
+
+TRANSITIONAL = ("provisioning", "updating", "upgrading", "deleting")
+STATUS_FILTERS = ["all", *STATUSES]
+
+
+def cluster_row(c: ClusterView) -> dict:
+    """Flatten a cluster for tables and headers."""
+    nodes = sum(p.count for p in c.node_pools)
+    ready = sum(p.ready_count for p in c.node_pools)
+    return {
+        "id": c.id,
+        "org_id": c.org_id,
+        "name": c.name,
+        "provider": c.provider,
+        "region": c.region,
+        "version": c.current_version or c.version,
+        "wanted_version": c.version,
+        "service_level": c.service_level,
+        "status": c.status,
+        "status_reason": c.status_reason,
+        "nodes": f"{ready}/{nodes}",
+        "pools": str(len(c.node_pools)),
+        "endpoint": c.endpoint,
+        "created_by": c.created_by,
+        "created_at": when(c.created_at),
+        "cni": c.network.get("cni", ""),
+        "pod_cidr": c.network.get("pod_cidr", ""),
+        "service_cidr": c.network.get("service_cidr", ""),
+    }
+
+
+class ClusterListMixin(PagedMixin, LiveMixin, mixin=True):
+    """A paginated, filterable cluster list that refreshes while clusters change."""
+
+    clusters: list[dict] = []
+    search: str = ""
+    status_filter: str = "all"
+
+    def _all_orgs(self) -> bool:
+        return False
+
+    def _query(self, actor: Actor, key: str) -> Page:
+        status, page, search = key.split("|", 2)
+        return actions.list_clusters(
+            actor,
+            all_orgs=self._all_orgs(),
+            status="" if status == "all" else status,
+            search=search,
+            page=int(page),
+        )
+
+    def _fetch(self, token: str, key: str) -> Page:
+        return self._query(auth.session_actor(token), key)
+
+    def _apply(self, data: Page) -> bool:
+        self.clusters = [cluster_row(c) for c in self._paged(data)]
+        return any(c["status"] in TRANSITIONAL for c in self.clusters)
+
+    @rx.event
+    @authed
+    def load(self, actor: Actor):  # noqa: ANN201
+        """Read the current page; follow it while a cluster on it is changing."""
+        self.live_key = f"{self.status_filter}|{self.page}|{self.search}"
+        if self._apply(self._query(actor, self.live_key)):
+            return type(self).watch
+        return None
+
+    @rx.event
+    def filter(self, form: dict):  # noqa: ANN201
+        """Apply the search box and status filter."""
+        self.search = str(form.get("search", "")).strip().lower()[:40]
+        status = str(form.get("status", self.status_filter))
+        self.status_filter = status if status in STATUS_FILTERS else "all"
+        self.page = 1
+        return type(self).load
+
+    @rx.event
+    def set_status_filter(self, value: str):  # noqa: ANN201
+        """Filter by status."""
+        return self.filter({"search": self.search, "status": value})
+
+
+class ClustersState(ClusterListMixin, SessionState):
+    """The organisation's clusters."""
+
+
+class AdminClustersState(ClusterListMixin, SessionState):
+    """Every organisation's clusters (operators)."""
+
+    def _all_orgs(self) -> bool:
+        return True
+
+    def _query(self, actor: Actor, key: str) -> Page:
+        actor.require_operator()
+        return super()._query(actor, key)
