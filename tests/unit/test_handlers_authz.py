@@ -6,6 +6,8 @@ and changes nothing; a user of another organisation gets "Not found" and sees no
 
 from __future__ import annotations
 
+import re
+
 import pytest
 import reflex as rx
 from sqlmodel import select
@@ -14,7 +16,12 @@ from mkportal.db import session_scope
 from mkportal.models.auth import ApiToken
 from mkportal.models.org import Membership
 from mkportal.services import auth, invitations, operations, tokens
+from mkportal.services.clusters import actions
+from mkportal.services.clusters.spec import ClusterIn
 from mkportal.state.admin import AdminState, AuditState, OutboxState
+from mkportal.state.cluster_detail import ClusterState
+from mkportal.state.cluster_new import NewClusterState
+from mkportal.state.clusters import AdminClustersState, ClustersState
 from mkportal.state.members import MembersState
 from mkportal.state.operations import OperationsState, OperationState
 from mkportal.state.settings import SettingsState
@@ -56,6 +63,17 @@ SIGNED_OUT_CALLS = [
     (AuditState, "load", ()),
     (OutboxState, "load", ()),
     (OutboxState, "open_mail", ("x.eml",)),
+    (ClustersState, "load", ()),
+    (AdminClustersState, "load", ()),
+    (NewClusterState, "load", ()),
+    (NewClusterState, "submit", ()),
+    (ClusterState, "load", ()),
+    (ClusterState, "save_pools", ()),
+    (ClusterState, "save_features", ()),
+    (ClusterState, "set_service_level", ("premium",)),
+    (ClusterState, "download_kubeconfig", ()),
+    (ClusterState, "rotate_credentials", ()),
+    (ClusterState, "delete", ()),
 ]
 
 
@@ -169,3 +187,73 @@ def test_owner_runs_the_members_and_token_flows(two_orgs):
     assert tokens.token_actor(settings.new_token).email == "member@acme.test"
     SettingsState.create_token.fn(settings, {"token_name": "bad", "expires_days": "x"})
     assert "expires_days" in settings.field_errors
+
+
+def _acme_cluster(two_orgs) -> str:
+    req = ClusterIn.model_validate(
+        {
+            "name": "secret",
+            "region": "ch-gva-2",
+            "version": "1.35",
+            "node_pools": [{"name": "default", "machine_type": "s-2", "count": 1}],
+        }
+    )
+    cluster, _op, _ = actions.create_cluster(two_orgs["acme_member"], req)
+    return cluster.id
+
+
+def test_another_orgs_cluster_cannot_be_read_or_changed(two_orgs):
+    cluster_id = _acme_cluster(two_orgs)
+    state = make_state(ClusterState, session_for("owner@globex.test"))
+    state.router.page.params["cluster_id"] = cluster_id
+    ClusterState.load.fn(state)
+    assert state.missing is True and state.cluster == {}
+    state.live_key = cluster_id
+    state.delete_confirm = "secret"
+    state.pools = [{"name": "default", "machine_type": "s-2", "count": "9"}]
+    for handler in ("save_pools", "save_features", "download_kubeconfig", "rotate_credentials"):
+        assert "Not found" in _event_names(getattr(ClusterState, handler).fn(state))
+    assert "Not found" in _event_names(ClusterState.set_service_level.fn(state, "premium"))
+    assert "Not found" in _event_names(ClusterState.delete.fn(state))
+    view = actions.get_cluster(two_orgs["acme_member"], cluster_id)
+    assert (view.status, view.service_level, view.node_pools[0].count) == (
+        "provisioning",
+        "standard",
+        1,
+    )
+    listing = make_state(ClustersState, session_for("owner@globex.test"))
+    ClustersState.load.fn(listing)
+    assert listing.clusters == []
+
+
+def test_customers_cannot_use_the_admin_cluster_list(two_orgs):
+    _acme_cluster(two_orgs)
+    state = make_state(AdminClustersState, session_for("owner@globex.test"))
+    assert "Not found" in _event_names(AdminClustersState.load.fn(state))
+    assert state.clusters == []
+    operator = make_state(AdminClustersState, session_for("ops@vshn.test"))
+    AdminClustersState.load.fn(operator)
+    assert [c["name"] for c in operator.clusters] == ["secret"]
+
+
+def test_viewers_cannot_create_clusters_and_bad_input_is_reported(two_orgs):
+    viewer = make_state(NewClusterState, session_for("viewer@acme.test"))
+    NewClusterState.load.fn(viewer)
+    viewer.name = "x1"
+    assert "member role" in _event_names(NewClusterState.submit.fn(viewer))
+    member = make_state(NewClusterState, session_for("member@acme.test"))
+    NewClusterState.load.fn(member)
+    member.name = "Bad Name"
+    member.pools = [{**member.pools[0], "count": "lots"}]
+    NewClusterState.submit.fn(member)
+    assert "node_pools.0.count" in member.field_errors
+    member.pools = [{**member.pools[0], "count": "2"}]
+    NewClusterState.submit.fn(member)
+    assert "name" in member.field_errors
+    assert actions.list_clusters(two_orgs["operator"], all_orgs=True).total == 0
+    member.name = "good"
+    result = NewClusterState.submit.fn(member)
+    again = NewClusterState.submit.fn(member)
+    first = re.search(r"/clusters/[0-9a-f]{32}", _event_names(result)).group(0)
+    assert first == re.search(r"/clusters/[0-9a-f]{32}", _event_names(again)).group(0)
+    assert actions.list_clusters(two_orgs["operator"], all_orgs=True).total == 1
