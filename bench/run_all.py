@@ -12,7 +12,7 @@ import time
 
 from bench.common import OUT
 
-BENCHMARKS = ["startup", "api_latency", "engine"]
+BENCHMARKS = ["startup", "api_latency", "engine", "clusters", "cluster_list"]
 
 
 def main(names: list[str]) -> int:
