@@ -88,10 +88,24 @@ def admin_clusters_page() -> rx.Component:
     return shell(
         "All clusters",
         _filters(AdminClustersState),
+        _admin_filters(),
         _list(
             AdminClustersState,
             [*HEADERS, "Organisation", "Created by"],
             lambda c: _row(c, rx.table.cell(c["org_id"]), rx.table.cell(c["created_by"])),
             empty_state("server", "No clusters", "No organisation has a matching cluster."),
         ),
+    )
+
+
+def _admin_filters() -> rx.Component:
+    return rx.form(
+        rx.hstack(
+            rx.input(name="provider", placeholder="Provider", aria_label="Provider"),
+            rx.input(name="version", placeholder="Version, e.g. 1.35", aria_label="Version"),
+            rx.input(name="service_level", placeholder="Service level", aria_label="Service level"),
+            rx.button("Filter", type="submit", variant="soft"),
+        ),
+        on_submit=AdminClustersState.filter,
+        reset_on_submit=False,
     )

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import reflex as rx
 
 from mkportal.services import auth
@@ -46,24 +48,35 @@ def cluster_row(c: ClusterView) -> dict:
     }
 
 
+FILTERS = ("status", "provider", "version", "service_level", "search")
+
+
 class ClusterListMixin(PagedMixin, LiveMixin, mixin=True):
     """A paginated, filterable cluster list that refreshes while clusters change."""
 
     clusters: list[dict] = []
-    search: str = ""
-    status_filter: str = "all"
+    filters: dict[str, str] = {}
+
+    @rx.var
+    def search(self) -> str:
+        """Return the current search text."""
+        return self.filters.get("search", "")
+
+    @rx.var
+    def status_filter(self) -> str:
+        """Return the current status filter ("all" when none)."""
+        return self.filters.get("status", "") or "all"
 
     def _all_orgs(self) -> bool:
         return False
 
     def _query(self, actor: Actor, key: str) -> Page:
-        status, page, search = key.split("|", 2)
+        wanted = json.loads(key)
         return actions.list_clusters(
             actor,
             all_orgs=self._all_orgs(),
-            status="" if status == "all" else status,
-            search=search,
-            page=int(page),
+            page=int(wanted.pop("page")),
+            **{k: str(wanted.get(k, "")) for k in FILTERS},
         )
 
     def _fetch(self, token: str, key: str) -> Page:
@@ -77,24 +90,26 @@ class ClusterListMixin(PagedMixin, LiveMixin, mixin=True):
     @authed
     def load(self, actor: Actor):  # noqa: ANN201
         """Read the current page; follow it while a cluster on it is changing."""
-        self.live_key = f"{self.status_filter}|{self.page}|{self.search}"
+        self.live_key = json.dumps({**self.filters, "page": self.page}, sort_keys=True)
         if self._apply(self._query(actor, self.live_key)):
             return type(self).watch
         return None
 
     @rx.event
     def filter(self, form: dict):  # noqa: ANN201
-        """Apply the search box and status filter."""
-        self.search = str(form.get("search", "")).strip().lower()[:40]
-        status = str(form.get("status", self.status_filter))
-        self.status_filter = status if status in STATUS_FILTERS else "all"
+        """Apply the filter form (search, status, provider, version, service level)."""
+        merged = {**self.filters, **{k: v for k, v in form.items() if k in FILTERS}}
+        cleaned = {k: str(v).strip().lower()[:40] for k, v in merged.items()}
+        if cleaned.get("status") == "all":
+            cleaned["status"] = ""
+        self.filters = {k: v for k, v in cleaned.items() if v}
         self.page = 1
         return type(self).load
 
     @rx.event
     def set_status_filter(self, value: str):  # noqa: ANN201
         """Filter by status."""
-        return self.filter({"search": self.search, "status": value})
+        return self.filter({"status": value if value in STATUS_FILTERS else "all"})
 
 
 class ClustersState(ClusterListMixin, SessionState):
