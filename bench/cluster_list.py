@@ -7,6 +7,7 @@ import random
 import shutil
 import subprocess
 import time
+from datetime import timedelta
 
 import httpx
 
@@ -70,7 +71,7 @@ def _seed(env: dict) -> None:
                     "credentials_enc": "",
                     "credentials_kind": "",
                     "created_by": EMAIL,
-                    "created_at": now,
+                    "created_at": now - timedelta(seconds=CLUSTERS - i),
                     "updated_at": now,
                 }
             )
