@@ -74,7 +74,20 @@ def operations_page() -> rx.Component:
                 on_change=OperationsState.set_status_filter,
                 size="1",
             ),
+            rx.cond(
+                OperationsState.is_operator,
+                rx.hstack(
+                    rx.switch(
+                        id="all-orgs",
+                        checked=OperationsState.all_orgs,
+                        on_change=OperationsState.set_all_orgs,
+                    ),
+                    rx.el.label("All organisations", html_for="all-orgs"),
+                    align="center",
+                ),
+            ),
             align="center",
+            spacing="4",
         ),
         rx.cond(
             OperationsState.items.length() > 0,

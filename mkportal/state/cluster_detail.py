@@ -70,7 +70,9 @@ class ClusterState(
     def _fetch(self, token: str, key: str) -> tuple:
         actor = auth.session_actor(token)
         view = actions.get_cluster(actor, key)
-        ops = operations.list_operations(actor, cluster_id=key, per_page=10).items
+        ops = operations.list_operations(
+            actor, cluster_id=key, all_orgs=actor.is_operator, per_page=10
+        ).items
         lines = []
         if ops:
             after = self._log_after() if self.op.get("id") == ops[0].id else 0

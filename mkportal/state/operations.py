@@ -24,15 +24,16 @@ class OperationsState(PagedMixin, LiveMixin, SessionState):
 
     items: list[dict] = []
     status_filter: str = "all"
+    all_orgs: bool = False
 
     def _fetch(self, token: str, key: str) -> Page:
-        status, page = key.split(":")
-        return self._list(auth.session_actor(token), status, int(page))
+        status, page, everyone = key.split(":")
+        return self._list(auth.session_actor(token), status, int(page), everyone == "all")
 
     @staticmethod
-    def _list(actor: Actor, status: str, page: int) -> Page:
+    def _list(actor: Actor, status: str, page: int, all_orgs: bool = False) -> Page:
         return operations.list_operations(
-            actor, status=None if status == "all" else status, page=page
+            actor, status=None if status == "all" else status, page=page, all_orgs=all_orgs
         )
 
     def _apply(self, data: Page) -> bool:
@@ -43,8 +44,9 @@ class OperationsState(PagedMixin, LiveMixin, SessionState):
     @authed
     def load(self, actor: Actor):  # noqa: ANN201
         """Read the current page; keep it fresh while an operation on it is active."""
-        data = self._list(actor, self.status_filter, self.page)
-        self.live_key = f"{self.status_filter}:{data.page}"
+        data = self._list(actor, self.status_filter, self.page, self.all_orgs)
+        everyone = "all" if self.all_orgs and actor.is_operator else "org"
+        self.live_key = f"{self.status_filter}:{data.page}:{everyone}"
         if self._apply(data):
             return OperationsState.watch
         return None
@@ -53,6 +55,13 @@ class OperationsState(PagedMixin, LiveMixin, SessionState):
     def set_status_filter(self, value: str):  # noqa: ANN201
         """Filter by status ("all" shows everything)."""
         self.status_filter = value if value in STATUS_FILTERS else "all"
+        self.page = 1
+        return OperationsState.load
+
+    @rx.event
+    def set_all_orgs(self, value: bool):  # noqa: ANN201
+        """Operators: show every organisation's operations (others keep their own)."""
+        self.all_orgs = bool(value)
         self.page = 1
         return OperationsState.load
 
