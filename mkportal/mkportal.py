@@ -4,6 +4,7 @@ import reflex as rx
 
 from mkportal import routes
 from mkportal.api.app import create_api
+from mkportal.api.sandbox_k8s.server import sandbox_api
 from mkportal.pages.admin import admin_page, audit_page, outbox_page
 from mkportal.pages.cluster_detail import cluster_page
 from mkportal.pages.cluster_new import new_cluster_page
@@ -28,6 +29,7 @@ app = rx.App(
     stylesheets=["/styles.css"],
 )
 app.register_lifespan_task(embedded_worker)
+app.register_lifespan_task(sandbox_api)
 
 
 def _signed_in(component, route: str, title: str, load, *, operator: bool = False) -> None:

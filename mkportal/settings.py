@@ -5,6 +5,7 @@ from __future__ import annotations
 import secrets
 from functools import lru_cache
 from pathlib import Path
+from urllib.parse import urlparse
 
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -65,6 +66,14 @@ class Settings(BaseSettings):
     aks_tenant_id: str = ""
     aks_client_id: str = ""
     aks_client_secret: str = ""
+    sandbox_api_port: int = Field(
+        default=6443,
+        description="HTTPS port of the sandbox clusters' Kubernetes API (kubectl sends tokens "
+        "only over TLS); 0 disables the listener.",
+    )
+    sandbox_api_url: str = Field(
+        default="", description="Public URL of that listener; default https://<BASE_URL host>:port."
+    )
     sandbox_cluster_delay: float = Field(default=12.0, description="Seconds to a control plane.")
     sandbox_node_delay: float = Field(default=4.0, description="Seconds to a ready node.")
     sandbox_fail: str = Field(
@@ -95,6 +104,9 @@ class Settings(BaseSettings):
         """Fill in the embedded defaults that depend on the var dir."""
         if not self.database_url:
             self.database_url = f"sqlite:///{self.var_dir.resolve() / 'mkportal.db'}"
+        if not self.sandbox_api_url:
+            host = urlparse(self.base_url).hostname or "127.0.0.1"
+            self.sandbox_api_url = f"https://{host}:{self.sandbox_api_port}"
         if not self.cors_origins:
             self.cors_origins = [self.base_url.rstrip("/")]
         if not self.secret_key:

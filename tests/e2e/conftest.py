@@ -51,6 +51,7 @@ def portal(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict]:
         **os.environ,
         "PORT": str(port),
         "MKPORTAL_VAR": str(var),
+        "SANDBOX_API_PORT": str(_free_port()),
         "SANDBOX_CLUSTER_DELAY": "2",
         "SANDBOX_NODE_DELAY": "1",
     }

@@ -34,6 +34,7 @@ from mkportal.services.providers.base import (
     QuotaExceeded,
     Throttled,
 )
+from mkportal.services.sandbox_tls import ca_data
 from mkportal.services.secrets import decrypt, encrypt
 from mkportal.settings import get_settings
 
@@ -203,7 +204,7 @@ class SandboxProvider:
     @staticmethod
     def endpoint(ref: str) -> str:
         """Return the Kubernetes API URL the portal serves for this sandbox cluster."""
-        return f"{get_settings().base_url.rstrip('/')}/sandbox/k8s/{ref}"
+        return f"{get_settings().sandbox_api_url.rstrip('/')}/sandbox/k8s/{ref}"
 
     def create_node_pool(self, ref: str, pool: PoolSpec, token: str) -> None:
         """Create a pool with its nodes (a no-op when it exists)."""
@@ -350,7 +351,7 @@ class SandboxProvider:
                 s.add(cluster)
             return Credentials(
                 endpoint=self.endpoint(ref),
-                ca_data="",
+                ca_data=ca_data(),
                 secret=decrypt(cluster.token_enc),
                 kind="token",
             )
