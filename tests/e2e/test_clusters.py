@@ -69,7 +69,19 @@ def test_create_a_cluster_connect_with_kubectl_scale_and_delete(page: Page, port
 
     page.get_by_role("tab", name="Features").click()
     expect(page.get_by_role("cell", name="cert-manager")).to_be_visible()
+    page.get_by_label("Log agent").click()
+    expect(page.get_by_label("Log agent")).to_be_checked()
+    page.get_by_role("button", name="Apply features").click()
+    log_agent = page.locator("tr", has_text="Log agent")
+    expect(log_agent.locator("[data-status]")).to_have_text("ready", timeout=120_000)
     shot(page, "cluster-features")
+    namespaces = subprocess.run(
+        [str(ROOT / ".venv" / "bin" / "kubectl"), "--kubeconfig", str(path), "get", "ds", "-A"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert "log-agent" in namespaces.stdout, namespaces.stderr
 
     page.get_by_role("button", name="Delete cluster").click()
     expect(page.get_by_role("button", name="Delete permanently")).to_be_disabled()

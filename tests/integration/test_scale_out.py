@@ -144,51 +144,52 @@ def _free_port() -> int:
 def test_two_backends_and_two_workers_spread_work_and_never_run_twice(
     pg_orgs, cluster_env, tmp_path
 ):
-    port = _free_port()
     backend_env = {
         **cluster_env,
         "REFLEX_REDIS_URL": REDIS_URL.rsplit("/", 1)[0] + "/14",
-        "GRANIAN_WORKERS": "2",
+        "GRANIAN_WORKERS": "1",
         "WORKER_IN_PROCESS": "false",
+        "SANDBOX_API_PORT": "0",
         "REFLEX_USE_NPM": "1",
         "PATH": f"{BIN}:{os.environ['PATH']}",
     }
-    backend = _spawn(
-        [
-            str(BIN / "reflex"),
-            "run",
-            "--env",
-            "prod",
-            "--backend-only",
-            "--backend-port",
-            str(port),
-            "--backend-host",
-            "127.0.0.1",
-        ],
-        backend_env,
-        tmp_path / "backend.log",
-    )
+    ports = [_free_port(), _free_port()]
+    while ports[1] == ports[0]:
+        ports[1] = _free_port()
+    backends = [
+        _spawn(
+            [
+                *(str(BIN / "reflex"), "run", "--env", "prod", "--backend-only"),
+                *("--backend-port", str(port), "--backend-host", "127.0.0.1"),
+            ],
+            backend_env,
+            tmp_path / f"backend-{port}.log",
+        )
+        for port in ports
+    ]
     workers = [_worker(cluster_env, f"worker-{n}", tmp_path) for n in ("a", "b")]
-    base = f"http://127.0.0.1:{port}"
+    bases = [f"http://127.0.0.1:{port}" for port in ports]
     try:
 
-        def up() -> bool:
-            assert backend.poll() is None, (tmp_path / "backend.log").read_text()[-3000:]
+        def up(base: str) -> bool:
+            for b in backends:
+                assert b.poll() is None, "a backend exited; see its log in " + str(tmp_path)
             try:
                 return httpx.get(f"{base}/healthz", timeout=2).status_code == 200
             except httpx.HTTPError:
                 return False
 
-        _wait(up, 240, "the backend to answer /healthz")
+        for base in bases:
+            _wait(lambda base=base: up(base), 240, f"{base} to answer /healthz")
         token, _ = tokens.create_token(pg_orgs["acme_member"], "scale-out")
         headers = {"Authorization": f"Bearer {token}"}
 
         def post(i: int) -> httpx.Response:
-            with httpx.Client(base_url=base, headers=headers, timeout=30) as c:
+            with httpx.Client(base_url=bases[i % 2], headers=headers, timeout=30) as c:
                 return c.post(
                     "/api/v1/operations",
                     json={"kind": "noop", "params": {"steps": 2, "sleep": 0.05}},
-                    headers={"Idempotency-Key": f"key-{i % 60}"},
+                    headers={"Idempotency-Key": f"key-{i % 61}"},
                 )
 
         with ThreadPoolExecutor(8) as pool:
@@ -199,9 +200,9 @@ def test_two_backends_and_two_workers_spread_work_and_never_run_twice(
         served_by = Counter(r.headers["x-served-by"] for r in responses)
         assert len(served_by) == 2, served_by
         ids = {r.json()["operation"]["id"] for r in responses}
-        assert len(ids) == 60
-        for i in range(60):
-            same = {r.json()["operation"]["id"] for r in responses[i::60]}
+        assert len(ids) == 61
+        for i in range(61):
+            same = {r.json()["operation"]["id"] for r in responses[i::61]}
             assert len(same) == 1
 
         def all_done() -> bool:
@@ -218,6 +219,5 @@ def test_two_backends_and_two_workers_spread_work_and_never_run_twice(
             by_worker[_op(op_id).executed_by] += 1
         assert set(by_worker) == {"worker-a", "worker-b"}, by_worker
     finally:
-        for w in workers:
-            _stop(w)
-        _stop(backend)
+        for proc in (*workers, *backends):
+            _stop(proc)
