@@ -4,13 +4,7 @@ from __future__ import annotations
 
 import reflex as rx
 
-
-def field_error(state: type[rx.State], path: str | rx.Var) -> rx.Component:
-    """Show the error for field `path` (e.g. ``node_pools.0.count``) when there is one."""
-    return rx.cond(
-        state.field_errors.contains(path),
-        rx.text(state.field_errors[path], color_scheme="red", size="1", role="alert"),
-    )
+from mkportal.components.ui import field_error
 
 
 def labelled_select(

@@ -146,3 +146,33 @@ def copy_box(text: rx.Var, label: str = "Copy") -> rx.Component:
         width="100%",
         align="center",
     )
+
+
+def labelled_input(
+    label: str, html_id: str, *, below: rx.Component | None = None, **props
+) -> rx.Component:
+    """Render a full-width input with a real <label>, and optional content below it."""
+    return rx.vstack(
+        rx.el.label(label, html_for=html_id, class_name="mk-label"),
+        rx.input(id=html_id, width="100%", **props),
+        *([below] if below is not None else []),
+        spacing="1",
+        width="100%",
+    )
+
+
+def auth_card(*children: rx.Component, width: str = "24rem") -> rx.Component:
+    """Render the centred card of the signed-out pages (sign-in, invitation)."""
+    return rx.center(
+        rx.card(*children, width=width, size="4"),
+        min_height="100vh",
+        background="var(--gray-2)",
+    )
+
+
+def field_error(state: type[rx.State], path: str | rx.Var) -> rx.Component:
+    """Show the error for field `path` (e.g. ``node_pools.0.count``) when there is one."""
+    return rx.cond(
+        state.field_errors.contains(path),
+        rx.text(state.field_errors[path], color_scheme="red", size="1", role="alert"),
+    )

@@ -5,24 +5,23 @@ from __future__ import annotations
 import reflex as rx
 
 from mkportal import routes
-from mkportal.components.cluster_form import (
-    feature_picker,
-    field_error,
-    labelled_select,
-    pool_editor,
-)
+from mkportal.components.cluster_form import feature_picker, labelled_select, pool_editor
 from mkportal.components.layout import shell
+from mkportal.components.ui import field_error, labelled_input
 from mkportal.state.cluster_new import NewClusterState as S
 
 
 def _text(label: str, name: str, value: rx.Var, hint: str = "") -> rx.Component:
-    return rx.vstack(
-        rx.el.label(label, html_for=name, class_name="mk-label"),
-        rx.input(id=name, value=value, on_change=lambda v: S.set_field(name, v), width="100%"),
-        rx.cond(hint != "", rx.text(hint, size="1", color_scheme="gray")),
-        field_error(S, name),
-        spacing="1",
-        width="100%",
+    return labelled_input(
+        label,
+        name,
+        value=value,
+        on_change=lambda v: S.set_field(name, v),
+        below=rx.vstack(
+            *([rx.text(hint, size="1", color_scheme="gray")] if hint else []),
+            field_error(S, name),
+            spacing="1",
+        ),
     )
 
 

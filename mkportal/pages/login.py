@@ -5,6 +5,7 @@ from __future__ import annotations
 import reflex as rx
 
 from mkportal import routes
+from mkportal.components.ui import auth_card, error_callout, labelled_input
 from mkportal.services import auth
 from mkportal.services.errors import ServiceError
 from mkportal.state.session import SessionState
@@ -47,51 +48,34 @@ class LoginState(SessionState):
 
 def login_page() -> rx.Component:
     """Render the sign-in form."""
-    return rx.center(
-        rx.card(
-            rx.form(
-                rx.vstack(
-                    rx.heading("Sign in to mkportal", size="6"),
-                    rx.text("Managed Kubernetes, self-service.", color_scheme="gray"),
-                    rx.cond(
-                        LoginState.error != "",
-                        rx.callout(
-                            LoginState.error,
-                            icon="triangle_alert",
-                            color_scheme="red",
-                            role="alert",
-                            width="100%",
-                        ),
-                    ),
-                    rx.el.label("Email", html_for="email", class_name="mk-label"),
-                    rx.input(
-                        id="email",
-                        name="email",
-                        type="email",
-                        placeholder="you@example.com",
-                        required=True,
-                        auto_complete="username",
-                        width="100%",
-                    ),
-                    rx.el.label("Password", html_for="password", class_name="mk-label"),
-                    rx.input(
-                        id="password",
-                        name="password",
-                        type="password",
-                        required=True,
-                        auto_complete="current-password",
-                        width="100%",
-                    ),
-                    rx.button("Sign in", type="submit", width="100%", size="3"),
-                    spacing="3",
-                    width="100%",
+    return auth_card(
+        rx.form(
+            rx.vstack(
+                rx.heading("Sign in to mkportal", size="6"),
+                rx.text("Managed Kubernetes, self-service.", color_scheme="gray"),
+                error_callout(LoginState.error),
+                labelled_input(
+                    "Email",
+                    "email",
+                    name="email",
+                    type="email",
+                    placeholder="you@example.com",
+                    required=True,
+                    auto_complete="username",
                 ),
-                on_submit=LoginState.submit,
-                reset_on_submit=False,
+                labelled_input(
+                    "Password",
+                    "password",
+                    name="password",
+                    type="password",
+                    required=True,
+                    auto_complete="current-password",
+                ),
+                rx.button("Sign in", type="submit", width="100%", size="3"),
+                spacing="3",
+                width="100%",
             ),
-            width="24rem",
-            size="4",
+            on_submit=LoginState.submit,
+            reset_on_submit=False,
         ),
-        min_height="100vh",
-        background="var(--gray-2)",
     )

@@ -6,7 +6,13 @@ import reflex as rx
 
 from mkportal.components.layout import shell
 from mkportal.components.table import data_table
-from mkportal.components.ui import confirm_button, copy_box, error_callout
+from mkportal.components.ui import (
+    auth_card,
+    confirm_button,
+    copy_box,
+    error_callout,
+    labelled_input,
+)
 from mkportal.state.members import ROLES, InviteState, MembersState
 
 
@@ -120,58 +126,46 @@ def members_page() -> rx.Component:
 
 def invite_page() -> rx.Component:
     """Render the invitation landing page."""
-    return rx.center(
-        rx.card(
-            rx.vstack(
-                rx.heading("Join an organisation on mkportal", size="5"),
-                error_callout(InviteState.error),
-                rx.cond(
-                    InviteState.valid,
-                    rx.form(
-                        rx.vstack(
-                            rx.text(
-                                "You are invited to ",
-                                rx.text.strong(InviteState.org_name),
-                                " as ",
-                                rx.text.strong(InviteState.invite_role),
-                                ".",
-                            ),
-                            rx.text("Email: ", rx.code(InviteState.invite_email), size="2"),
-                            rx.cond(
-                                InviteState.user_exists,
-                                rx.text("Confirm with your existing mkportal password.", size="2"),
-                                rx.vstack(
-                                    rx.el.label(
-                                        "Your name", html_for="name", class_name="mk-label"
-                                    ),
-                                    rx.input(id="name", name="name", width="100%"),
-                                    rx.text(
-                                        "Choose a password (at least 10 characters).", size="2"
-                                    ),
-                                    width="100%",
+    return auth_card(
+        rx.vstack(
+            rx.heading("Join an organisation on mkportal", size="5"),
+            error_callout(InviteState.error),
+            rx.cond(
+                InviteState.valid,
+                rx.form(
+                    rx.vstack(
+                        rx.text(
+                            "You are invited to ",
+                            rx.text.strong(InviteState.org_name),
+                            " as ",
+                            rx.text.strong(InviteState.invite_role),
+                            ".",
+                        ),
+                        rx.text("Email: ", rx.code(InviteState.invite_email), size="2"),
+                        rx.cond(
+                            InviteState.user_exists,
+                            rx.text("Confirm with your existing mkportal password.", size="2"),
+                            labelled_input(
+                                "Your name",
+                                "name",
+                                name="name",
+                                below=rx.text(
+                                    "Choose a password (at least 10 characters).", size="2"
                                 ),
                             ),
-                            rx.el.label("Password", html_for="password", class_name="mk-label"),
-                            rx.input(
-                                id="password",
-                                name="password",
-                                type="password",
-                                required=True,
-                                width="100%",
-                            ),
-                            rx.button("Accept invitation", type="submit", width="100%"),
-                            spacing="2",
-                            width="100%",
                         ),
-                        on_submit=InviteState.accept,
-                        reset_on_submit=False,
+                        labelled_input(
+                            "Password", "password", name="password", type="password", required=True
+                        ),
+                        rx.button("Accept invitation", type="submit", width="100%"),
+                        spacing="2",
+                        width="100%",
                     ),
+                    on_submit=InviteState.accept,
+                    reset_on_submit=False,
                 ),
-                width="100%",
             ),
-            width="28rem",
-            size="4",
+            width="100%",
         ),
-        min_height="100vh",
-        background="var(--gray-2)",
+        width="28rem",
     )

@@ -6,20 +6,17 @@ import reflex as rx
 
 from mkportal.components.layout import shell
 from mkportal.components.table import data_table
-from mkportal.components.ui import confirm_button, copy_box
+from mkportal.components.ui import confirm_button, copy_box, field_error, labelled_input
 from mkportal.state.settings import SettingsState
 
 
 def _input(label: str, name: str, **props) -> rx.Component:
-    return rx.vstack(
-        rx.el.label(label, html_for=name, class_name="mk-label"),
-        rx.input(id=name, name=name, width="100%", **props),
-        rx.cond(
-            SettingsState.field_errors.contains(name),
-            rx.text(SettingsState.field_errors[name], color_scheme="red", size="1"),
-        ),
-        spacing="1",
-        width="100%",
+    return labelled_input(
+        label,
+        name,
+        name=name,
+        below=field_error(SettingsState, name),
+        **props,
     )
 
 

@@ -156,17 +156,7 @@ def test_two_backends_and_two_workers_spread_work_and_never_run_twice(
     ports = [_free_port(), _free_port()]
     while ports[1] == ports[0]:
         ports[1] = _free_port()
-    backends = [
-        _spawn(
-            [
-                *(str(BIN / "reflex"), "run", "--env", "prod", "--backend-only"),
-                *("--backend-port", str(port), "--backend-host", "127.0.0.1"),
-            ],
-            backend_env,
-            tmp_path / f"backend-{port}.log",
-        )
-        for port in ports
-    ]
+    backends: list[subprocess.Popen] = []
     workers = [_worker(cluster_env, f"worker-{n}", tmp_path) for n in ("a", "b")]
     bases = [f"http://127.0.0.1:{port}" for port in ports]
     try:
@@ -179,7 +169,18 @@ def test_two_backends_and_two_workers_spread_work_and_never_run_twice(
             except httpx.HTTPError:
                 return False
 
-        for base in bases:
+        # One after the other: `reflex run` clears the shared .states/ directory on start.
+        for port, base in zip(ports, bases, strict=True):
+            backends.append(
+                _spawn(
+                    [
+                        *(str(BIN / "reflex"), "run", "--env", "prod", "--backend-only"),
+                        *("--backend-port", str(port), "--backend-host", "127.0.0.1"),
+                    ],
+                    backend_env,
+                    tmp_path / f"backend-{port}.log",
+                )
+            )
             _wait(lambda base=base: up(base), 240, f"{base} to answer /healthz")
         token, _ = tokens.create_token(pg_orgs["acme_member"], "scale-out")
         headers = {"Authorization": f"Bearer {token}"}
