@@ -1,0 +1,129 @@
+"""The AKS adapter: the real azure-mgmt-containerservice client against a local ARM fake."""
+
+from __future__ import annotations
+
+import time
+from types import SimpleNamespace
+
+import pytest
+import yaml
+
+from mkportal.services.clusters.kubeconfig import render
+from mkportal.services.providers.aks import AksProvider, agent_pool_name
+from mkportal.services.providers.base import (
+    ClusterSpec,
+    PermissionDenied,
+    PoolSpec,
+    QuotaExceeded,
+    Throttled,
+)
+from tests.fakes.aks import FakeAks
+from tests.fakes.server import serving
+
+
+@pytest.fixture
+def fake():
+    aks = FakeAks(delay=0.2)
+    with serving(aks.app) as url:
+        aks.url = url
+        yield aks
+
+
+@pytest.fixture
+def provider(fake) -> AksProvider:
+    settings = SimpleNamespace(
+        aks_subscription_id="11111111-2222-3333-4444-555555555555",
+        aks_resource_group="mkportal",
+        aks_endpoint=fake.url,
+        aks_tenant_id="",
+        aks_client_id="",
+        aks_client_secret="",
+    )
+    return AksProvider(settings)
+
+
+def _spec() -> ClusterSpec:
+    return ClusterSpec(
+        cluster_id="feedface00112233",
+        name="erp",
+        region="switzerlandnorth",
+        version="1.34",
+        pools=[PoolSpec("default", "Standard_D2s_v5", 2)],
+        network={"cni": "cilium", "pod_cidr": "10.244.0.0/16", "service_cidr": "10.96.0.0/16"},
+    )
+
+
+def _until(provider: AksProvider, ref: str, check, timeout: float = 10):  # noqa: ANN001
+    deadline = time.monotonic() + timeout
+    while True:
+        seen = provider.get_cluster(ref)
+        if check(seen):
+            return seen
+        assert time.monotonic() < deadline, seen
+        time.sleep(0.1)
+
+
+def test_aks_life_cycle(provider, fake):
+    ref = provider.create_cluster(_spec(), "tok")
+    assert provider.create_cluster(_spec(), "tok") == ref
+    assert list(fake.clusters) == [ref]
+    assert provider.get_cluster(ref).status == "creating"
+    seen = _until(provider, ref, lambda s: s.status == "running" and s.pools[0].status == "ready")
+    assert (seen.pools[0].name, seen.pools[0].ready, seen.version) == ("default", 2, "1.34")
+
+    provider.create_node_pool(ref, PoolSpec("default", "Standard_D2s_v5", 2), "tok")
+    provider.create_node_pool(ref, PoolSpec("batch-jobs", "Standard_D4s_v5", 1), "tok-b")
+    provider.create_node_pool(ref, PoolSpec("batch-jobs", "Standard_D4s_v5", 1), "tok-b")
+    assert len(fake.pools[ref]) == 2
+    _until(provider, ref, lambda s: len(s.pools) == 2 and all(p.status == "ready" for p in s.pools))
+
+    provider.update_node_pool(ref, PoolSpec("batch-jobs", "Standard_D4s_v5", 3, True, 1, 6))
+    seen = _until(provider, ref, lambda s: all(p.status == "ready" for p in s.pools))
+    batch = next(p for p in seen.pools if p.name == "batch-jobs")
+    assert (batch.count, batch.autoscaling, batch.min_count, batch.max_count) == (3, True, 1, 6)
+
+    provider.update_node_pool(ref, PoolSpec("batch-jobs", "Standard_E4s_v5", 3))
+    seen = _until(
+        provider,
+        ref,
+        lambda s: (
+            all(p.status == "ready" for p in s.pools)
+            and agent_pool_name("batch-jobs", "Standard_D4s_v5") not in fake.pools[ref]
+        ),
+    )
+    batch = next(p for p in seen.pools if p.name == "batch-jobs")
+    assert batch.machine_type == "Standard_E4s_v5"
+
+    provider.set_features(ref, ["rwx-storage"])
+    assert _until(provider, ref, lambda s: s.status == "running").features == {
+        "rwx-storage": "ready"
+    }
+
+    provider.delete_node_pool(ref, "batch-jobs")
+    _until(provider, ref, lambda s: [p.name for p in s.pools] == ["default"])
+
+    creds = provider.credentials(ref)
+    doc = yaml.safe_load(render(SimpleNamespace(name="erp", region="switzerlandnorth"), creds))
+    assert doc["users"][0]["user"]["token"] == "admin-token-1"
+    assert doc["clusters"][0]["cluster"]["server"].endswith("azmk8s.io:443")
+    rotated = provider.credentials(ref, rotate=True)
+    assert rotated.secret != creds.secret
+
+    provider.delete_cluster(ref)
+    provider.delete_cluster(ref)
+    _until(provider, ref, lambda s: s.status == "deleted")
+
+
+@pytest.mark.parametrize(
+    ("status", "code", "error"),
+    [
+        (429, "TooManyRequests", Throttled),
+        (409, "QuotaExceeded", QuotaExceeded),
+        (403, "AuthorizationFailed", PermissionDenied),
+    ],
+)
+def test_aks_errors_map_to_the_contract(provider, fake, status, code, error):
+    fake.fail["put_cluster"] = (status, code)
+    with pytest.raises(error) as err:
+        provider.create_cluster(_spec(), "tok")
+    assert "injected" in err.value.message
