@@ -2,7 +2,8 @@
 
 It follows the published resource shapes: Cluster, NodePool and Operation JSON with
 camelCase fields; mutations answer with an Operation and take `delay` seconds to finish.
-Errors can be injected per method name (`fail[name] = (http status, GRPC status)`).
+Errors can be injected per method name (`fail[name] = (http status, GRPC status)`), for
+a number of calls when `fail_times[name]` is set.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ class FakeGke:
         self.delay = delay
         self.clusters: dict[str, dict] = {}
         self.fail: dict[str, tuple[int, str]] = {}
+        self.fail_times: dict[str, int] = {}
         self.calls: list[str] = []
         self.app = self._build()
 
@@ -74,6 +76,11 @@ class FakeGke:
             fake.calls.append(method)
             if method in fake.fail:
                 code, status = fake.fail[method]
+                left = fake.fail_times.get(method)
+                if left is not None:
+                    if left <= 0:
+                        return None
+                    fake.fail_times[method] = left - 1
                 return error(code, status, f"injected {status} on {method}")
             return None
 

@@ -112,3 +112,63 @@ def test_gke_errors_map_to_the_contract(provider, fake, status, grpc, error):
     with pytest.raises(error) as err:
         provider.create_cluster(_spec(), "tok")
     assert "injected" in err.value.message
+
+
+@pytest.fixture
+def gke_portal(fake, monkeypatch):
+    """The portal with GKE enabled and pointed at the fake."""
+    from mkportal.settings import get_settings
+
+    for key, value in {
+        "PROVIDERS": '["sandbox", "gke"]',
+        "GKE_ENDPOINT": fake.url,
+        "GKE_PROJECT": "acme-prod",
+        "PROVIDER_INLINE_WAIT": "5",
+        "RETRY_BASE_SECONDS": "0.05",
+    }.items():
+        monkeypatch.setenv(key, value)
+    get_settings.cache_clear()
+    return fake
+
+
+def _gke_request():
+    from tests.unit.test_clusters import _req
+
+    return _req(
+        name="on-gke",
+        provider="gke",
+        region="europe-west6",
+        version="1.34",
+        node_pools=[{"name": "default", "machine_type": "e2-standard-2", "count": 2}],
+    )
+
+
+def test_throttling_is_retried_and_the_cluster_runs(two_orgs, gke_portal):
+    from mkportal.services import operations
+    from mkportal.services.clusters import actions
+    from tests.unit.test_clusters import _run
+
+    gke_portal.fail["create_cluster"] = (429, "UNAVAILABLE")
+    gke_portal.fail_times["create_cluster"] = 2
+    actor = two_orgs["acme_member"]
+    cluster, op, _ = actions.create_cluster(actor, _gke_request())
+    assert _run(op.id) == "succeeded"
+    assert actions.get_cluster(actor, cluster.id).status == "running"
+    log = [line.message for line in operations.logs(actor, op.id)]
+    assert sum("throttling" in line for line in log) == 2
+    assert len(gke_portal.clusters) == 1
+
+
+def test_a_quota_error_fails_the_operation_with_a_readable_reason(two_orgs, gke_portal):
+    from mkportal.services import operations
+    from mkportal.services.clusters import actions
+    from tests.unit.test_clusters import _run
+
+    gke_portal.fail["create_cluster"] = (429, "RESOURCE_EXHAUSTED")
+    actor = two_orgs["acme_member"]
+    cluster, op, _ = actions.create_cluster(actor, _gke_request())
+    assert _run(op.id) == "failed"
+    failed = operations.get(actor, op.id)
+    assert "quota" in failed.error.lower()
+    view = actions.get_cluster(actor, cluster.id)
+    assert view.status == "failed" and "quota" in view.status_reason.lower()
