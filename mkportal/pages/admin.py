@@ -7,7 +7,7 @@ import reflex as rx
 from mkportal import routes
 from mkportal.components.layout import shell
 from mkportal.components.table import data_table
-from mkportal.components.ui import empty_state, pager
+from mkportal.components.ui import empty_state, field_error, labelled_input, pager
 from mkportal.state.admin import AdminState, AuditState, OutboxState
 
 
@@ -19,11 +19,64 @@ def _stat(s: rx.Var) -> rx.Component:
     )
 
 
+def _providers() -> rx.Component:
+    return rx.card(
+        rx.heading("Cloud providers", size="4"),
+        data_table(
+            ["Provider", "Enabled", "Stored keys", "Last change"],
+            AdminState.providers,
+            lambda p: rx.table.row(
+                rx.table.cell(p["provider"]),
+                rx.table.cell(p["enabled"]),
+                rx.table.cell(p["keys"]),
+                rx.table.cell(p["updated"]),
+            ),
+        ),
+        rx.text(
+            "Stored credentials are encrypted and override the EKS_/GKE_/AKS_ settings. "
+            "Saving replaces everything stored for the provider.",
+            size="2",
+            color_scheme="gray",
+            margin_y="0.5rem",
+        ),
+        rx.select(
+            ["eks", "gke", "aks"],
+            value=AdminState.provider_choice,
+            on_change=AdminState.choose_provider,
+            aria_label="Provider to configure",
+        ),
+        rx.form(
+            rx.grid(
+                rx.foreach(
+                    AdminState.provider_fields,
+                    lambda f: labelled_input(
+                        f["key"],
+                        f"provider-{f['key']}",
+                        name=f["key"],
+                        type=rx.cond(f["secret"].to(bool), "password", "text"),
+                        below=field_error(AdminState, f["key"].to(str)),
+                    ),
+                ),
+                columns="3",
+                spacing="3",
+                width="100%",
+            ),
+            rx.button("Save credentials", type="submit", margin_top="0.75rem"),
+            on_submit=AdminState.save_provider,
+            reset_on_submit=True,
+            key=AdminState.provider_choice,
+            margin_top="0.5rem",
+        ),
+        width="100%",
+    )
+
+
 def admin_page() -> rx.Component:
     """Render the fleet in numbers, with links to the console's pages."""
     return shell(
         "Operator console",
         rx.flex(rx.foreach(AdminState.stats, _stat), wrap="wrap", spacing="3"),
+        _providers(),
         rx.hstack(
             rx.link("All clusters", href=routes.ADMIN_CLUSTERS),
             rx.link("Audit log", href=routes.ADMIN_AUDIT),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import reflex as rx
 
-from mkportal.services import admin, audit, mail
+from mkportal.services import admin, audit, mail, provider_credentials
 from mkportal.services.actor import Actor
 from mkportal.state.format import row, rows
 from mkportal.state.guard import authed
@@ -13,9 +13,50 @@ from mkportal.state.session import SessionState
 
 
 class AdminState(SessionState):
-    """The fleet in numbers."""
+    """The fleet in numbers, and the cloud providers' stored credentials."""
 
     stats: list[dict] = []
+    providers: list[dict] = []
+    provider_choice: str = "eks"
+    field_errors: dict[str, str] = {}
+
+    @rx.var
+    def provider_fields(self) -> list[dict]:
+        """Return the keys of the chosen provider's configuration (secrets masked)."""
+        return [
+            {"key": k, "secret": k in provider_credentials.SECRET_FIELDS}
+            for k in provider_credentials.FIELDS.get(self.provider_choice, ())
+        ]
+
+    def _show_providers(self, actor: Actor) -> None:
+        self.providers = [
+            {
+                "provider": p.provider,
+                "enabled": "yes" if p.enabled else "no (add it to PROVIDERS)",
+                "keys": ", ".join(p.configured_keys) or "none (settings only)",
+                "updated": f"{p.updated_by} {p.updated_at:%Y-%m-%d %H:%M}" if p.updated_at else "",
+            }
+            for p in provider_credentials.status(actor)
+        ]
+
+    @rx.event
+    def choose_provider(self, value: str) -> None:
+        """Pick the provider whose credentials the form edits."""
+        if value in provider_credentials.FIELDS:
+            self.provider_choice = value
+            self.field_errors = {}
+
+    @rx.event
+    @authed
+    def save_provider(self, actor: Actor, form: dict):  # noqa: ANN201
+        """Store the chosen provider's configuration, encrypted (empty fields are left out)."""
+        self.field_errors = {}
+        data = {k: str(v).strip() for k, v in form.items() if str(v).strip()}
+        if "subnet_ids" in data:
+            data["subnet_ids"] = [x.strip() for x in data["subnet_ids"].split(",") if x.strip()]
+        provider_credentials.set_credentials(actor, self.provider_choice, data)
+        self._show_providers(actor)
+        return rx.toast.success(f"Stored the {self.provider_choice} credentials (encrypted).")
 
     @rx.event
     @authed
@@ -36,6 +77,7 @@ class AdminState(SessionState):
             ],
             {"label": "Queue depth", "value": str(o.queue_depth)},
         ]
+        self._show_providers(actor)
 
 
 class AuditState(PagedMixin, SessionState):

@@ -30,6 +30,11 @@ def test_sign_in_with_a_wrong_password_then_the_right_one_and_sign_out(page: Pag
 
 
 def test_the_admin_console_is_for_operators_only(page: Page, portal):
+    page.goto(f"{portal['url']}/login")
+    page.get_by_label("Email").fill("nobody@demo.mkportal.local")
+    page.get_by_label("Password").fill("not-a-password")
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.get_by_role("alert")).to_be_visible()
     sign_in(page, portal, "owner@demo.mkportal.local")
     expect(page.get_by_role("link", name="Audit log")).to_have_count(0)
     page.goto(f"{portal['url']}/admin/audit")
@@ -40,6 +45,13 @@ def test_the_admin_console_is_for_operators_only(page: Page, portal):
     page.goto(f"{portal['url']}/admin")
     expect(page.get_by_text("Organisations")).to_be_visible()
     shot(page, "admin-overview")
+    page.get_by_label("access_key_id").fill("AKIAEXAMPLE")
+    page.get_by_label("secret_access_key").fill("do-not-show-me")
+    page.get_by_role("button", name="Save credentials").click()
+    expect(
+        page.get_by_role("cell", name=re.compile("access_key_id, secret_access_key"))
+    ).to_be_visible()
+    expect(page.get_by_text("do-not-show-me")).to_have_count(0)
     page.get_by_role("link", name="Audit log").first.click()
     expect(page.get_by_text("login.succeeded").first).to_be_visible()
     page.get_by_label("Action").fill("login.failed")

@@ -257,3 +257,24 @@ def test_viewers_cannot_create_clusters_and_bad_input_is_reported(two_orgs):
     first = re.search(r"/clusters/[0-9a-f]{32}", _event_names(result)).group(0)
     assert first == re.search(r"/clusters/[0-9a-f]{32}", _event_names(again)).group(0)
     assert actions.list_clusters(two_orgs["operator"], all_orgs=True).total == 1
+
+
+def test_only_operators_store_provider_credentials(two_orgs):
+    from mkportal.services import provider_credentials
+
+    owner = make_state(AdminState, session_for("owner@acme.test"))
+    owner.provider_choice = "eks"
+    result = AdminState.save_provider.fn(owner, {"access_key_id": "AKIA-EVIL"})
+    assert "Not found" in _event_names(result)
+    operator = make_state(AdminState, session_for("ops@vshn.test"))
+    operator.provider_choice = "eks"
+    AdminState.save_provider.fn(
+        operator, {"access_key_id": "AKIA1", "secret_access_key": "s3cret", "subnet_ids": "a, b"}
+    )
+    stored = {
+        p.provider: p.configured_keys for p in provider_credentials.status(two_orgs["operator"])
+    }
+    assert stored["eks"] == ["access_key_id", "secret_access_key", "subnet_ids"]
+    assert "s3cret" not in str(operator.providers)
+    AdminState.save_provider.fn(operator, {"region": "nowhere", "bogus": "x"})
+    assert "bogus" in operator.field_errors
