@@ -95,7 +95,7 @@ def _pool_row(state: type[rx.State], pool: rx.Var, i: rx.Var) -> rx.Component:
                 disabled=state.pools.length() <= 1,
             ),
             wrap="wrap",
-            gap="3",
+            spacing="4",
             align="start",
             width="100%",
         ),

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 import subprocess
+import time
 import uuid
 
 import httpx
@@ -136,3 +137,71 @@ def test_another_organisation_cannot_reach_a_cluster(page: Page, portal):
             headers={"Authorization": f"Bearer {rival}"},
         )
         assert r.status_code == 404, (method, path, r.status_code)
+
+
+def _api_cluster(portal: dict, token: str, body: dict) -> str:
+    """Create a cluster through the API and wait until it runs; return its id."""
+    headers = {"Authorization": f"Bearer {token}"}
+    created = httpx.post(f"{portal['url']}/api/v1/clusters", json=body, headers=headers)
+    assert created.status_code == 202, created.text
+    cluster_id = created.json()["cluster"]["id"]
+    deadline = time.monotonic() + 120
+    while (
+        httpx.get(f"{portal['url']}/api/v1/clusters/{cluster_id}", headers=headers).json()["status"]
+        != "running"
+    ):
+        assert time.monotonic() < deadline, "the cluster did not start"
+        time.sleep(0.5)
+    return cluster_id
+
+
+def test_autoscaling_service_level_and_the_operator_view(page: Page, portal):
+    token = mkportal_cli(portal, "tokens", "create", "--email", "member@demo.mkportal.local")
+    name = f"auto-{uuid.uuid4().hex[:6]}"
+    cluster_id = _api_cluster(
+        portal,
+        token,
+        {
+            "name": name,
+            "region": "ch-gva-2",
+            "version": "1.35",
+            "node_pools": [
+                {
+                    "name": "workers",
+                    "machine_type": "s-4",
+                    "count": 1,
+                    "autoscaling": {"enabled": True, "min": 1, "max": 4},
+                }
+            ],
+        },
+    )
+    sign_in(page, portal, "member@demo.mkportal.local")
+    page.goto(f"{portal['url']}/clusters/{cluster_id}")
+    page.get_by_role("tab", name="Node pools").click()
+    expect(page.get_by_text(re.compile(r"Scaled up 1 -> \d nodes"))).to_be_visible(timeout=60_000)
+    expect(page.get_by_role("cell", name="1-4", exact=True)).to_be_visible()
+    shot(page, "cluster-autoscaled")
+    page.get_by_role("tab", name="Features").click()
+    expect(page.get_by_role("cell", name="Cluster autoscaler")).to_be_visible()
+
+    page.get_by_role("tab", name="Overview").click()
+    page.get_by_label("Service level").click()
+    page.get_by_role("option", name="Premium").click()
+    expect(page.get_by_text("Service level: premium")).to_be_visible()
+    expect(_status(page)).to_have_text("running", timeout=60_000)
+    page.get_by_role("button", name="Sign out").click()
+
+    sign_in(page, portal, "operator@vshn.mkportal.local")
+    page.goto(f"{portal['url']}/admin/clusters")
+    page.get_by_label("Service level").fill("premium")
+    page.get_by_role("button", name="Filter").click()
+    row = page.locator("tr", has_text=name)
+    expect(row).to_be_visible()
+    expect(row.get_by_role("cell", name="premium")).to_be_visible()
+    shot(page, "admin-clusters")
+    row.get_by_role("link", name=name).click()
+    page.get_by_role("tab", name="Operations").click()
+    update = page.locator("tr", has_text="Update cluster").first
+    expect(update).to_contain_text("member@demo.mkportal.local")
+    update.get_by_role("link", name="Update cluster").click()
+    expect(page.get_by_test_id("operation-log")).to_contain_text("Requested by member@")
