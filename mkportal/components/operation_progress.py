@@ -31,6 +31,9 @@ def operation_log(log: rx.Var) -> rx.Component:
             rx.vstack(rx.foreach(log, _log_line), spacing="1"),
             rx.text("No log lines yet.", size="1", color_scheme="gray"),
         ),
+        # column-reverse keeps the scroll position at the newest line while lines arrive
+        display="flex",
+        flex_direction="column-reverse",
         max_height="24rem",
         overflow_y="auto",
         padding="0.75rem",

@@ -155,3 +155,41 @@ def test_another_organisations_operation_is_not_reachable(page: Page, portal):
     page.goto(f"{portal['url']}/operations")
     expect(page.get_by_text("No operations yet")).to_be_visible()
     shot(page, "isolation")
+
+
+def test_a_user_in_two_organisations_switches_between_them(page: Page, portal):
+    mkportal_cli(
+        portal,
+        "users",
+        "create",
+        "--email",
+        "consultant@demo.mkportal.local",
+        "--password",
+        "consultant-pass-1",
+        "--org",
+        "Demo Org",
+        "--role",
+        "viewer",
+    )
+    mkportal_cli(
+        portal,
+        "users",
+        "create",
+        "--email",
+        "consultant@demo.mkportal.local",
+        "--password",
+        "consultant-pass-1",
+        "--org",
+        "Second Org",
+    )
+    sign_in(page, portal, "consultant@demo.mkportal.local", "consultant-pass-1")
+    switcher = page.get_by_label("Organisation")
+    expect(switcher).to_be_visible()
+    before = switcher.inner_text()
+    other = "Second Org" if "Demo" in before else "Demo Org"
+    switcher.click()
+    page.get_by_role("option", name=other).click()
+    expect(page.get_by_label("Organisation")).to_have_text(other)
+    page.goto(f"{portal['url']}/settings/members")
+    expect(page.get_by_role("cell", name="consultant@demo.mkportal.local")).to_be_visible()
+    shot(page, "org-switched")
