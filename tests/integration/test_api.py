@@ -183,6 +183,10 @@ def test_admin_endpoints_are_404_for_customers(api, two_orgs):
     assert r.status_code == 200
     assert r.json()["total"] >= 2
     assert all(e["action"] == "token.created" for e in r.json()["items"])
+    for path in ("/api/v1/admin/overview", "/api/v1/admin/outbox", "/api/v1/admin/providers"):
+        assert api.get(path, headers=acme).status_code == 404
+        assert api.get(path, headers=ops).status_code == 200
+    assert api.get("/api/v1/admin/overview", headers=ops).json()["organizations"] == 2
 
 
 def test_healthz_metrics_and_openapi(api, two_orgs):

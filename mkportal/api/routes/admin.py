@@ -4,10 +4,16 @@ from fastapi import APIRouter, Depends, Query
 
 from mkportal.api.deps import current_actor
 from mkportal.api.schemas import page_json
-from mkportal.services import audit, mail, provider_credentials
+from mkportal.services import admin, audit, mail, provider_credentials
 from mkportal.services.actor import Actor
 
 router = APIRouter(prefix="/admin", tags=["admin"])
+
+
+@router.get("/overview")
+def overview(actor: Actor = Depends(current_actor)) -> admin.Overview:
+    """The fleet in numbers: organisations, users, clusters and operations by status."""
+    return admin.overview(actor)
 
 
 @router.get("/audit")
