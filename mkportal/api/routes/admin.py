@@ -12,7 +12,7 @@ router = APIRouter(prefix="/admin", tags=["admin"])
 
 @router.get("/overview")
 def overview(actor: Actor = Depends(current_actor)) -> admin.Overview:
-    """The fleet in numbers: organisations, users, clusters and operations by status."""
+    """Return the fleet in numbers: organisations, users, clusters and operations by status."""
     return admin.overview(actor)
 
 
