@@ -3,7 +3,8 @@ the adapter calls: managed clusters, agent pools, admin credentials, certificate
 
 Resources follow the published ARM shapes (`{id, name, location, properties: {...}}`);
 `provisioningState` moves from Creating/Updating/Deleting to Succeeded (or away) after
-`delay` seconds. Errors can be injected per operation (`fail[name] = (status, code)`).
+`delay` seconds. Errors can be injected per operation (`fail[name] = (status, code)`), for
+a number of calls when `fail_times[name]` is set.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ class FakeAks:
         self.clusters: dict[str, dict] = {}
         self.pools: dict[str, dict[str, dict]] = {}
         self.fail: dict[str, tuple[int, str]] = {}
+        self.fail_times: dict[str, int] = {}
         self.cert_generation = 1
         self.app = self._build()
 
@@ -78,6 +80,11 @@ class FakeAks:
         def injected(op: str) -> JSONResponse | None:
             if op in fake.fail:
                 status, code = fake.fail[op]
+                left = fake.fail_times.get(op)
+                if left is not None:
+                    if left <= 0:
+                        return None
+                    fake.fail_times[op] = left - 1
                 return error(status, code, f"injected {code} on {op}")
             return None
 

@@ -127,3 +127,72 @@ def test_aks_errors_map_to_the_contract(provider, fake, status, code, error):
     with pytest.raises(error) as err:
         provider.create_cluster(_spec(), "tok")
     assert "injected" in err.value.message
+
+
+@pytest.fixture
+def aks_portal(fake, monkeypatch):
+    """The portal with AKS enabled and pointed at the fake."""
+    from mkportal.settings import get_settings
+
+    for key, value in {
+        "PROVIDERS": '["sandbox", "aks"]',
+        "AKS_ENDPOINT": fake.url,
+        "AKS_SUBSCRIPTION_ID": "11111111-2222-3333-4444-555555555555",
+        "PROVIDER_INLINE_WAIT": "5",
+        "RETRY_BASE_SECONDS": "0.05",
+    }.items():
+        monkeypatch.setenv(key, value)
+    get_settings.cache_clear()
+    return fake
+
+
+def _aks_request():
+    from tests.unit.test_clusters import _req
+
+    return _req(
+        name="on-aks",
+        provider="aks",
+        region="switzerlandnorth",
+        version="1.34",
+        node_pools=[
+            {"name": "system", "machine_type": "Standard_D2s_v5", "count": 1},
+            {
+                "name": "apps",
+                "machine_type": "Standard_D4s_v5",
+                "count": 2,
+                "autoscaling": {"enabled": True, "min": 1, "max": 5},
+            },
+        ],
+    )
+
+
+def test_a_cluster_runs_on_aks_through_the_portal_after_throttling(two_orgs, aks_portal):
+    from mkportal.services import operations
+    from mkportal.services.clusters import actions
+    from tests.unit.test_clusters import _run
+
+    aks_portal.fail["put_pool"] = (429, "TooManyRequests")
+    aks_portal.fail_times["put_pool"] = 1
+    actor = two_orgs["acme_member"]
+    cluster, op, _ = actions.create_cluster(actor, _aks_request())
+    assert _run(op.id, budget=60) == "succeeded"
+    view = actions.get_cluster(actor, cluster.id)
+    assert view.status == "running"
+    assert {p.name: p.ready_count for p in view.node_pools} == {"system": 1, "apps": 2}
+    log = [line.message for line in operations.logs(actor, op.id)]
+    assert any("throttling" in line for line in log)
+    _, op = actions.delete_cluster(actor, cluster.id, confirm_name="on-aks")
+    assert _run(op.id) == "succeeded"
+    assert aks_portal.clusters == {}
+
+
+def test_a_permission_error_fails_the_operation_with_a_readable_reason(two_orgs, aks_portal):
+    from mkportal.services.clusters import actions
+    from tests.unit.test_clusters import _run
+
+    aks_portal.fail["put_cluster"] = (403, "AuthorizationFailed")
+    actor = two_orgs["acme_member"]
+    cluster, op, _ = actions.create_cluster(actor, _aks_request())
+    assert _run(op.id) == "failed"
+    view = actions.get_cluster(actor, cluster.id)
+    assert view.status == "failed" and "permission" in view.status_reason.lower()

@@ -9,6 +9,7 @@ import pytest
 from botocore.exceptions import ClientError
 from moto.server import ThreadedMotoServer
 
+from mkportal.services import operations
 from mkportal.services.clusters import actions
 from mkportal.services.clusters.kubeconfig import render
 from mkportal.services.providers.base import (
@@ -135,8 +136,26 @@ def test_a_cluster_is_provisioned_on_eks_through_the_portal(two_orgs, moto_url, 
         version="1.34",
         node_pools=[{"name": "default", "machine_type": "m6i.large", "count": 2}],
     )
+    throttled = []
+
+    def throttle_once(**_kwargs):
+        if throttled:
+            return None
+        throttled.append(1)
+        error = {"Code": "ThrottlingException", "Message": "Rate exceeded"}
+        return SimpleNamespace(status_code=400), {
+            "Error": error,
+            "ResponseMetadata": {"HTTPStatusCode": 400},
+        }
+
+    from mkportal.services.providers.registry import get_provider
+
+    events = get_provider("eks").client.meta.events
+    events.register("before-call.eks.CreateNodegroup", throttle_once)
     cluster, op, _ = actions.create_cluster(actor, req)
     assert _run(op.id) == "succeeded"
+    log = [line.message for line in operations.logs(actor, op.id)]
+    assert throttled and any("throttling" in line for line in log)
     view = actions.get_cluster(actor, cluster.id)
     assert view.status == "running" and view.node_pools[0].ready_count == 2
     client = boto3.client(

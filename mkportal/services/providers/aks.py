@@ -128,9 +128,11 @@ class AksProvider:
         else:
             credential = _StaticToken()
         kwargs = {"base_url": settings.aks_endpoint} if settings.aks_endpoint else {}
+        # Retries belong to the operation engine (with backoff, and visible in the log).
         self.client = ContainerServiceClient(
             credential,
             settings.aks_subscription_id or "00000000-0000-0000-0000-000000000000",
+            retry_total=0,
             **kwargs,
         )
         self.plain_http = (settings.aks_endpoint or "").startswith("http://")
