@@ -12,6 +12,7 @@ import json
 import yaml
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
+from sqlmodel import Session
 from starlette.concurrency import run_in_threadpool
 
 from mkportal.api.sandbox_k8s import objects, openapi, simulate, tables
@@ -85,7 +86,7 @@ async def serve(ref: str, path: str, request: Request) -> Response:
         return JSONResponse(status_body(exc.code, exc.message, exc.reason), status_code=exc.code)
 
 
-def _kinds(s, ref: str) -> list[Kind]:  # noqa: ANN001
+def _kinds(s: Session, ref: str) -> list[Kind]:
     crds = [
         objects.as_object(r)
         for r in objects.rows_of(
@@ -95,7 +96,7 @@ def _kinds(s, ref: str) -> list[Kind]:  # noqa: ANN001
     return [*BUILTIN, *crd_kinds(crds)]
 
 
-def _discovery(s, ref: str, segs: list[str]) -> dict | None:  # noqa: ANN001
+def _discovery(s: Session, ref: str, segs: list[str]) -> dict | None:
     kinds = _kinds(s, ref)
     if segs == ["version"]:
         cluster = s.get(SandboxCluster, ref)
@@ -173,7 +174,15 @@ def _parse(body: bytes, content_type: str) -> object:
         raise KubeError(400, f"the request body could not be decoded: {exc}") from None
 
 
-def _dispatch(ref, method, segs, query, accept, content_type, body) -> Response:  # noqa: ANN001
+def _dispatch(
+    ref: str,
+    method: str,
+    segs: list[str],
+    query: dict,
+    accept: str,
+    content_type: str,
+    body: bytes,
+) -> Response:
     with session_scope() as s:
         simulate.ensure_defaults(s, ref)
         if method == "GET" and (found := _discovery(s, ref, segs)) is not None:
@@ -192,12 +201,12 @@ def _dispatch(ref, method, segs, query, accept, content_type, body) -> Response:
         return response
 
 
-def _check_namespace(s, ref: str, kind: Kind, ns: str) -> None:  # noqa: ANN001
+def _check_namespace(s: Session, ref: str, kind: Kind, ns: str) -> None:
     if kind.namespaced and objects.get_row(s, ref, simulate.KINDS["Namespace"], "", ns) is None:
         raise KubeError(404, f'namespaces "{ns}" not found')
 
 
-def _store(s, ref: str, kind: Kind, ns: str, obj: dict, row_uid: str = "") -> dict:  # noqa: ANN001
+def _store(s: Session, ref: str, kind: Kind, ns: str, obj: dict) -> dict:
     """Write `obj`, let the simulated controllers complete it, and return it."""
     if not isinstance(obj, dict) or not isinstance(obj.get("metadata", {}), dict):
         raise KubeError(400, "the object must be a JSON/YAML mapping with metadata")
@@ -211,7 +220,19 @@ def _store(s, ref: str, kind: Kind, ns: str, obj: dict, row_uid: str = "") -> di
     return objects.as_object(row)
 
 
-def _resource(s, ref, kind, method, ns, name, sub, query, accept, content_type, body) -> Response:  # noqa: ANN001, PLR0911, PLR0912
+def _resource(
+    s: Session,
+    ref: str,
+    kind: Kind,
+    method: str,
+    ns: str,
+    name: str,
+    sub: str,
+    query: dict,
+    accept: str,
+    content_type: str,
+    body: bytes,
+) -> Response:
     if kind.read_only and method != "GET":
         raise KubeError(405, f"{kind.plural} are managed by the sandbox and cannot be changed")
     if method == "GET" and kind.kind in ("Pod", *simulate.WORKLOADS):
@@ -282,7 +303,7 @@ def _resource(s, ref, kind, method, ns, name, sub, query, accept, content_type, 
     raise KubeError(405, "the server does not allow this method on the requested resource")
 
 
-def _list(s, ref: str, kind: Kind, ns: str, query: dict, accept: str) -> Response:  # noqa: ANN001
+def _list(s: Session, ref: str, kind: Kind, ns: str, query: dict, accept: str) -> Response:
     if kind.kind == "Node":
         items = simulate.node_objects(s, ref)
     else:
