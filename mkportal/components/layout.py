@@ -105,9 +105,15 @@ def sidebar() -> rx.Component:
 
 
 def shell(
-    title: str | rx.Var, *children: rx.Component, actions: list | None = None
+    title: str | rx.Var,
+    *children: rx.Component,
+    actions: list | None = None,
+    on_unmount: rx.EventHandler | None = None,
 ) -> rx.Component:
-    """Wrap a page's content in the navigation frame with a heading and optional actions."""
+    """Wrap a page's content in the navigation frame with a heading and optional actions.
+
+    `on_unmount` runs when the user leaves the page (live pages stop refreshing).
+    """
     return rx.hstack(
         sidebar(),
         rx.box(
@@ -135,4 +141,5 @@ def shell(
         spacing="0",
         align="start",
         width="100%",
+        **({"on_unmount": on_unmount} if on_unmount is not None else {}),
     )

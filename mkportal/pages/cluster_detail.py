@@ -269,4 +269,5 @@ def cluster_page() -> rx.Component:
             ),
         ),
         actions=[_delete_dialog()],
+        on_unmount=S.stop_watching,
     )

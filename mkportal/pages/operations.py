@@ -127,4 +127,5 @@ def operation_page() -> rx.Component:
                 OperationState.op.contains("id"), operation_progress(OperationState), rx.spinner()
             ),
         ),
+        on_unmount=OperationState.stop_watching,
     )

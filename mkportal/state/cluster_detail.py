@@ -110,6 +110,9 @@ class ClusterState(
         self._show_op(ops[0] if ops else None, lines)
         return view.status in TRANSITIONAL or bool(ops and ops[0].status in ACTIVE)
 
+    def _idle_seconds(self) -> float:
+        return 5.0
+
     def _edit_from(self, view: ClusterView) -> None:
         self._set_machines(view.provider)
         self.pools = _pool_rows(view)
@@ -134,9 +137,8 @@ class ClusterState(
         self.level_options = [{"value": lv.slug, "label": lv.name} for lv in service_levels()]
         self._edit_from(data[0])
         self.live_key = cluster_id
-        if self._apply(data):
-            return ClusterState.watch
-        return None
+        self._apply(data)
+        return ClusterState.watch
 
     @rx.event
     def set_tab(self, value: str) -> None:

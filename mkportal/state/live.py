@@ -2,8 +2,11 @@
 
 A page state mixes in `LiveMixin`, implements `_fetch` (runs in a thread, outside the
 state lock, and must check authorization itself) and `_apply` (runs under the lock and
-says whether to keep watching), and starts `watch` from its on_load. The loop stops when
-`_apply` says so, when the page's key changes (the user went elsewhere) or on unmount.
+says whether something is changing), and starts `watch` from its on_load. While something
+changes the page refreshes every second; when nothing does, it stops, or keeps a slow
+refresh when `_idle_seconds` says so (e.g. autoscaling can change a running cluster at any
+time). The loop also stops when the page's key changes (the user went elsewhere), on
+unmount, and after an hour of idle refreshes.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ from mkportal.services.errors import ServiceError
 
 POLL_SECONDS = 1.0
 MAX_POLLS = 4 * 3600
+IDLE_LIMIT_SECONDS = 3600.0
 
 
 class LiveMixin(rx.State, mixin=True):
@@ -30,6 +34,10 @@ class LiveMixin(rx.State, mixin=True):
 
     def _apply(self, data: Any) -> bool:
         raise NotImplementedError
+
+    def _idle_seconds(self) -> float:
+        """Return the refresh interval while nothing changes (0 stops the loop)."""
+        return 0.0
 
     @rx.event
     def stop_watching(self) -> None:
@@ -45,6 +53,7 @@ class LiveMixin(rx.State, mixin=True):
                 return
             key, token = self.live_key, self.session_token
             self._watched = key
+        idle_for = 0.0
         try:
             for _ in range(MAX_POLLS):
                 try:
@@ -54,9 +63,16 @@ class LiveMixin(rx.State, mixin=True):
                 async with self:
                     if self._watched != key or self.live_key != key:
                         return
-                    if not self._apply(data):
-                        return
-                await asyncio.sleep(POLL_SECONDS)
+                    busy = self._apply(data)
+                    idle = self._idle_seconds()
+                if busy:
+                    idle_for = 0.0
+                    await asyncio.sleep(POLL_SECONDS)
+                elif idle and idle_for < IDLE_LIMIT_SECONDS:
+                    idle_for += idle
+                    await asyncio.sleep(idle)
+                else:
+                    return
         finally:
             async with self:
                 if self._watched == key:

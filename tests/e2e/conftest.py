@@ -54,6 +54,7 @@ def portal(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict]:
         "SANDBOX_API_PORT": str(_free_port()),
         "SANDBOX_CLUSTER_DELAY": "2",
         "TICK_INTERVAL": "2",
+        "SWEEP_INTERVAL": "1",
         "SANDBOX_NODE_DELAY": "1",
     }
     for name in ("DATABASE_URL", "REDIS_URL", "REFLEX_REDIS_URL", "SMTP_URL", "SECRET_KEY"):
