@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from types import SimpleNamespace
 
 import pytest
@@ -18,6 +17,7 @@ from mkportal.services.providers.base import (
     Throttled,
 )
 from tests.fakes.aks import FakeAks
+from tests.fakes.portal import enable_provider, observe_until, operation_log
 from tests.fakes.server import serving
 
 
@@ -53,37 +53,31 @@ def _spec() -> ClusterSpec:
     )
 
 
-def _until(provider: AksProvider, ref: str, check, timeout: float = 10):  # noqa: ANN001
-    deadline = time.monotonic() + timeout
-    while True:
-        seen = provider.get_cluster(ref)
-        if check(seen):
-            return seen
-        assert time.monotonic() < deadline, seen
-        time.sleep(0.1)
-
-
 def test_aks_life_cycle(provider, fake):
     ref = provider.create_cluster(_spec(), "tok")
     assert provider.create_cluster(_spec(), "tok") == ref
     assert list(fake.clusters) == [ref]
     assert provider.get_cluster(ref).status == "creating"
-    seen = _until(provider, ref, lambda s: s.status == "running" and s.pools[0].status == "ready")
+    seen = observe_until(
+        provider, ref, lambda s: s.status == "running" and s.pools[0].status == "ready"
+    )
     assert (seen.pools[0].name, seen.pools[0].ready, seen.version) == ("default", 2, "1.34")
 
     provider.create_node_pool(ref, PoolSpec("default", "Standard_D2s_v5", 2), "tok")
     provider.create_node_pool(ref, PoolSpec("batch-jobs", "Standard_D4s_v5", 1), "tok-b")
     provider.create_node_pool(ref, PoolSpec("batch-jobs", "Standard_D4s_v5", 1), "tok-b")
     assert len(fake.pools[ref]) == 2
-    _until(provider, ref, lambda s: len(s.pools) == 2 and all(p.status == "ready" for p in s.pools))
+    observe_until(
+        provider, ref, lambda s: len(s.pools) == 2 and all(p.status == "ready" for p in s.pools)
+    )
 
     provider.update_node_pool(ref, PoolSpec("batch-jobs", "Standard_D4s_v5", 3, True, 1, 6))
-    seen = _until(provider, ref, lambda s: all(p.status == "ready" for p in s.pools))
+    seen = observe_until(provider, ref, lambda s: all(p.status == "ready" for p in s.pools))
     batch = next(p for p in seen.pools if p.name == "batch-jobs")
     assert (batch.count, batch.autoscaling, batch.min_count, batch.max_count) == (3, True, 1, 6)
 
     provider.update_node_pool(ref, PoolSpec("batch-jobs", "Standard_E4s_v5", 3))
-    seen = _until(
+    seen = observe_until(
         provider,
         ref,
         lambda s: (
@@ -95,12 +89,12 @@ def test_aks_life_cycle(provider, fake):
     assert batch.machine_type == "Standard_E4s_v5"
 
     provider.set_features(ref, ["rwx-storage"])
-    assert _until(provider, ref, lambda s: s.status == "running").features == {
+    assert observe_until(provider, ref, lambda s: s.status == "running").features == {
         "rwx-storage": "ready"
     }
 
     provider.delete_node_pool(ref, "batch-jobs")
-    _until(provider, ref, lambda s: [p.name for p in s.pools] == ["default"])
+    observe_until(provider, ref, lambda s: [p.name for p in s.pools] == ["default"])
 
     creds = provider.credentials(ref)
     doc = yaml.safe_load(render(SimpleNamespace(name="erp", region="switzerlandnorth"), creds))
@@ -111,7 +105,7 @@ def test_aks_life_cycle(provider, fake):
 
     provider.delete_cluster(ref)
     provider.delete_cluster(ref)
-    _until(provider, ref, lambda s: s.status == "deleted")
+    observe_until(provider, ref, lambda s: s.status == "deleted")
 
 
 @pytest.mark.parametrize(
@@ -132,17 +126,12 @@ def test_aks_errors_map_to_the_contract(provider, fake, status, code, error):
 @pytest.fixture
 def aks_portal(fake, monkeypatch):
     """The portal with AKS enabled and pointed at the fake."""
-    from mkportal.settings import get_settings
-
-    for key, value in {
-        "PROVIDERS": '["sandbox", "aks"]',
-        "AKS_ENDPOINT": fake.url,
-        "AKS_SUBSCRIPTION_ID": "11111111-2222-3333-4444-555555555555",
-        "PROVIDER_INLINE_WAIT": "5",
-        "RETRY_BASE_SECONDS": "0.05",
-    }.items():
-        monkeypatch.setenv(key, value)
-    get_settings.cache_clear()
+    enable_provider(
+        monkeypatch,
+        "aks",
+        AKS_ENDPOINT=fake.url,
+        AKS_SUBSCRIPTION_ID="11111111-2222-3333-4444-555555555555",
+    )
     return fake
 
 
@@ -167,7 +156,6 @@ def _aks_request():
 
 
 def test_a_cluster_runs_on_aks_through_the_portal_after_throttling(two_orgs, aks_portal):
-    from mkportal.services import operations
     from mkportal.services.clusters import actions
     from tests.unit.test_clusters import _run
 
@@ -179,8 +167,7 @@ def test_a_cluster_runs_on_aks_through_the_portal_after_throttling(two_orgs, aks
     view = actions.get_cluster(actor, cluster.id)
     assert view.status == "running"
     assert {p.name: p.ready_count for p in view.node_pools} == {"system": 1, "apps": 2}
-    log = [line.message for line in operations.logs(actor, op.id)]
-    assert any("throttling" in line for line in log)
+    assert any("throttling" in line for line in operation_log(actor, op.id))
     _, op = actions.delete_cluster(actor, cluster.id, confirm_name="on-aks")
     assert _run(op.id) == "succeeded"
     assert aks_portal.clusters == {}

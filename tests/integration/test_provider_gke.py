@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from types import SimpleNamespace
 
 import pytest
@@ -17,6 +16,7 @@ from mkportal.services.providers.base import (
 )
 from mkportal.services.providers.gke import GkeProvider
 from tests.fakes.gke import FakeGke
+from tests.fakes.portal import enable_provider, observe_until, operation_log
 from tests.fakes.server import serving
 
 
@@ -47,31 +47,25 @@ def _spec() -> ClusterSpec:
     )
 
 
-def _until(provider: GkeProvider, ref: str, check, timeout: float = 10):  # noqa: ANN001
-    deadline = time.monotonic() + timeout
-    while True:
-        seen = provider.get_cluster(ref)
-        if check(seen):
-            return seen
-        assert time.monotonic() < deadline, seen
-        time.sleep(0.1)
-
-
 def test_gke_life_cycle(provider, fake):
     ref = provider.create_cluster(_spec(), "tok")
     assert provider.create_cluster(_spec(), "tok") == ref  # a retry creates nothing new
     assert len(fake.clusters) == 1
     assert provider.get_cluster(ref).status == "creating"
-    seen = _until(provider, ref, lambda s: s.status == "running" and s.pools[0].status == "ready")
+    seen = observe_until(
+        provider, ref, lambda s: s.status == "running" and s.pools[0].status == "ready"
+    )
     assert seen.version == "1.34" and seen.pools[0].ready == 2
 
     provider.create_node_pool(ref, PoolSpec("default", "e2-standard-2", 2), "tok-pool")
     provider.create_node_pool(ref, PoolSpec("batch", "n2-standard-4", 1), "tok-batch")
-    _until(provider, ref, lambda s: len(s.pools) == 2 and all(p.status == "ready" for p in s.pools))
+    observe_until(
+        provider, ref, lambda s: len(s.pools) == 2 and all(p.status == "ready" for p in s.pools)
+    )
 
     provider.update_node_pool(ref, PoolSpec("default", "e2-standard-2", 3, True, 1, 5))
     provider.update_node_pool(ref, PoolSpec("batch", "n2-standard-8", 1))
-    seen = _until(provider, ref, lambda s: all(p.status == "ready" for p in s.pools))
+    seen = observe_until(provider, ref, lambda s: all(p.status == "ready" for p in s.pools))
     pools = {p.name: p for p in seen.pools}
     assert (pools["default"].count, pools["default"].autoscaling, pools["default"].max_count) == (
         3,
@@ -85,7 +79,7 @@ def test_gke_life_cycle(provider, fake):
 
     provider.delete_node_pool(ref, "batch")
     provider.delete_node_pool(ref, "batch")
-    _until(provider, ref, lambda s: [p.name for p in s.pools] == ["default"])
+    observe_until(provider, ref, lambda s: [p.name for p in s.pools] == ["default"])
 
     creds = provider.credentials(ref)
     doc = render(SimpleNamespace(name="shop", region="europe-west6"), creds)
@@ -95,7 +89,7 @@ def test_gke_life_cycle(provider, fake):
 
     provider.delete_cluster(ref)
     provider.delete_cluster(ref)
-    _until(provider, ref, lambda s: s.status == "deleted")
+    observe_until(provider, ref, lambda s: s.status == "deleted")
 
 
 @pytest.mark.parametrize(
@@ -117,17 +111,7 @@ def test_gke_errors_map_to_the_contract(provider, fake, status, grpc, error):
 @pytest.fixture
 def gke_portal(fake, monkeypatch):
     """The portal with GKE enabled and pointed at the fake."""
-    from mkportal.settings import get_settings
-
-    for key, value in {
-        "PROVIDERS": '["sandbox", "gke"]',
-        "GKE_ENDPOINT": fake.url,
-        "GKE_PROJECT": "acme-prod",
-        "PROVIDER_INLINE_WAIT": "5",
-        "RETRY_BASE_SECONDS": "0.05",
-    }.items():
-        monkeypatch.setenv(key, value)
-    get_settings.cache_clear()
+    enable_provider(monkeypatch, "gke", GKE_ENDPOINT=fake.url, GKE_PROJECT="acme-prod")
     return fake
 
 
@@ -144,7 +128,6 @@ def _gke_request():
 
 
 def test_throttling_is_retried_and_the_cluster_runs(two_orgs, gke_portal):
-    from mkportal.services import operations
     from mkportal.services.clusters import actions
     from tests.unit.test_clusters import _run
 
@@ -154,8 +137,7 @@ def test_throttling_is_retried_and_the_cluster_runs(two_orgs, gke_portal):
     cluster, op, _ = actions.create_cluster(actor, _gke_request())
     assert _run(op.id) == "succeeded"
     assert actions.get_cluster(actor, cluster.id).status == "running"
-    log = [line.message for line in operations.logs(actor, op.id)]
-    assert sum("throttling" in line for line in log) == 2
+    assert sum("throttling" in line for line in operation_log(actor, op.id)) == 2
     assert len(gke_portal.clusters) == 1
 
 
