@@ -234,6 +234,8 @@ def execute(op_id: str, worker_id: str | None = None) -> str | None:
                 beat.join()
             if beat.lost:
                 raise LeaseLost(op.id)
+            if index == total - 1:
+                break  # the last step's result is written with the finish, in one transaction
             with session_scope() as s:
                 _guarded(
                     s,
