@@ -92,7 +92,7 @@ def admin_clusters_page() -> rx.Component:
         _list(
             AdminClustersState,
             [*HEADERS, "Organisation", "Created by"],
-            lambda c: _row(c, rx.table.cell(c["org_id"]), rx.table.cell(c["created_by"])),
+            lambda c: _row(c, rx.table.cell(c["org_name"]), rx.table.cell(c["created_by"])),
             empty_state("server", "No clusters", "No organisation has a matching cluster."),
         ),
     )

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlmodel import Session, func, select
+from sqlmodel import Session, col, func, select
 
 from mkportal.db import session_scope
 from mkportal.models.org import Membership, Organization, Role, User
@@ -186,3 +186,13 @@ def remove_member(actor: Actor, org_id: str, user_id: str) -> None:
             org_id=org_id,
             detail={"email": user.email},
         )
+
+
+def org_names(actor: Actor, org_ids: list[str]) -> dict[str, str]:
+    """Return the names of organisations by id (operators, for fleet-wide lists)."""
+    actor.require_operator()
+    if not org_ids:
+        return {}
+    with session_scope() as s:
+        rows = s.exec(select(Organization).where(col(Organization.id).in_(set(org_ids))))
+        return {o.id: o.name for o in rows}

@@ -6,7 +6,7 @@ import json
 
 import reflex as rx
 
-from mkportal.services import auth
+from mkportal.services import auth, orgs
 from mkportal.services.actor import Actor
 from mkportal.services.clusters import actions
 from mkportal.services.clusters.actions import STATUSES
@@ -117,11 +117,20 @@ class ClustersState(ClusterListMixin, SessionState):
 
 
 class AdminClustersState(ClusterListMixin, SessionState):
-    """Every organisation's clusters (operators)."""
+    """Every organisation's clusters (operators), with their organisation's name."""
 
     def _all_orgs(self) -> bool:
         return True
 
-    def _query(self, actor: Actor, key: str) -> Page:
+    def _query(self, actor: Actor, key: str) -> tuple[Page, dict[str, str]]:
         actor.require_operator()
-        return super()._query(actor, key)
+        page = super()._query(actor, key)
+        return page, orgs.org_names(actor, [c.org_id for c in page.items])
+
+    def _apply(self, data: tuple[Page, dict[str, str]]) -> bool:
+        page, names = data
+        busy = super()._apply(page)
+        self.clusters = [
+            {**c, "org_name": names.get(c["org_id"], c["org_id"])} for c in self.clusters
+        ]
+        return busy

@@ -198,6 +198,7 @@ def test_autoscaling_service_level_and_the_operator_view(page: Page, portal):
     row = page.locator("tr", has_text=name)
     expect(row).to_be_visible()
     expect(row.get_by_role("cell", name="premium")).to_be_visible()
+    expect(row.get_by_role("cell", name="Demo Org")).to_be_visible()
     shot(page, "admin-clusters")
     row.get_by_role("link", name=name).click()
     page.get_by_role("tab", name="Operations").click()

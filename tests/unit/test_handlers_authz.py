@@ -233,7 +233,7 @@ def test_customers_cannot_use_the_admin_cluster_list(two_orgs):
     assert state.clusters == []
     operator = make_state(AdminClustersState, session_for("ops@vshn.test"))
     AdminClustersState.load.fn(operator)
-    assert [c["name"] for c in operator.clusters] == ["secret"]
+    assert [(c["name"], c["org_name"]) for c in operator.clusters] == [("secret", "Acme")]
 
 
 def test_viewers_cannot_create_clusters_and_bad_input_is_reported(two_orgs):
