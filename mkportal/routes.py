@@ -15,6 +15,10 @@ CLUSTERS = "/clusters"
 CLUSTER_NEW = "/clusters/new"
 CLUSTER = "/clusters/[cluster_id]"
 ADMIN_CLUSTERS = "/admin/clusters"
+BILLING = "/billing"
+ADMIN_BILLING = "/admin/billing"
+ADMIN_SERVICE_LEVELS = "/admin/service-levels"
+ADMIN_PRICES = "/admin/prices"
 
 
 def operation(op_id: str) -> str:

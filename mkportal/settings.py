@@ -82,6 +82,14 @@ class Settings(BaseSettings):
         "'create_cluster:quota,create_node_pool:throttle' (kinds: quota, permission, throttle).",
     )
 
+    billing_currency: str = Field(default="CHF", description="Currency of new price models.")
+    invoice_due_days: int = Field(default=30, description="Days until an invoice is due.")
+    stripe_api_key: str = Field(default="", description="Stripe secret key; empty: Stripe off.")
+    stripe_webhook_secret: str = Field(default="", description="Signing secret of the webhook.")
+    stripe_api_base: str = Field(
+        default="", description="Stripe API base URL (tests point it at a local server)."
+    )
+
     @field_validator("reflex_redis_url", mode="before")
     @classmethod
     def _empty_is_none(cls, value: str | None) -> str | None:

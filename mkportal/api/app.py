@@ -6,7 +6,19 @@ from fastapi import APIRouter, FastAPI
 
 from mkportal.api import errors
 from mkportal.api.middleware import ApiGuard
-from mkportal.api.routes import admin, auth, clusters, health, me, operations, orgs, tokens
+from mkportal.api.routes import (
+    admin,
+    admin_pricing,
+    auth,
+    billing,
+    clusters,
+    health,
+    me,
+    operations,
+    orgs,
+    tokens,
+    webhooks,
+)
 from mkportal.api.sandbox_k8s import router as sandbox_k8s_router
 from mkportal.services.errors import NotFound
 from mkportal.settings import get_settings
@@ -33,7 +45,18 @@ def create_api() -> FastAPI:
     )
     errors.install(app)
     v1 = APIRouter(prefix=API_PREFIX)
-    for module in (auth, me, orgs, tokens, operations, clusters, admin):
+    for module in (
+        auth,
+        me,
+        orgs,
+        tokens,
+        operations,
+        clusters,
+        admin,
+        admin_pricing,
+        billing,
+        webhooks,
+    ):
         v1.include_router(module.router)
 
     @v1.api_route(

@@ -10,12 +10,16 @@ from mkportal.state.session import SessionState
 NAV = [
     ("Clusters", routes.CLUSTERS, "boxes"),
     ("Operations", routes.OPERATIONS, "activity"),
+    ("Billing", routes.BILLING, "receipt"),
     ("Members", routes.MEMBERS, "users"),
     ("Settings", routes.SETTINGS, "settings"),
 ]
 ADMIN_NAV = [
     ("Admin overview", routes.ADMIN, "shield"),
     ("All clusters", routes.ADMIN_CLUSTERS, "server"),
+    ("Billing", routes.ADMIN_BILLING, "banknote"),
+    ("Service levels", routes.ADMIN_SERVICE_LEVELS, "gauge"),
+    ("Prices", routes.ADMIN_PRICES, "tags"),
     ("Audit log", routes.ADMIN_AUDIT, "scroll-text"),
     ("Outbox", routes.ADMIN_OUTBOX, "mail"),
 ]

@@ -2,6 +2,17 @@
 
 from mkportal.models.audit import AuditEvent
 from mkportal.models.auth import ApiToken, LoginAttempt, UserSession
+from mkportal.models.billing import (
+    BillingAccount,
+    Credit,
+    Invoice,
+    InvoiceLine,
+    MeterCursor,
+    PriceModel,
+    SloReport,
+    StripeEvent,
+    UsageRecord,
+)
 from mkportal.models.cluster import Cluster, NodePool
 from mkportal.models.operation import Operation, OperationLog, OpStatus
 from mkportal.models.org import Invitation, Membership, Organization, Role, User
@@ -10,6 +21,15 @@ from mkportal.models.sandbox import SandboxCluster, SandboxNode, SandboxObject, 
 from mkportal.models.service_level import ServiceLevel
 
 __all__ = [
+    "BillingAccount",
+    "Credit",
+    "Invoice",
+    "InvoiceLine",
+    "MeterCursor",
+    "PriceModel",
+    "SloReport",
+    "StripeEvent",
+    "UsageRecord",
     "ApiToken",
     "AuditEvent",
     "Cluster",

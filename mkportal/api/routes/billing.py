@@ -1,0 +1,5 @@
+"""Billing endpoints (billing)."""
+
+from fastapi import APIRouter
+
+router = APIRouter(tags=["billing"])

@@ -1,0 +1,5 @@
+"""Billing endpoints (webhooks)."""
+
+from fastapi import APIRouter
+
+router = APIRouter(tags=["billing"])

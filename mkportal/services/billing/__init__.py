@@ -1,0 +1,1 @@
+"""Billing: price models, metering, rating, invoices, Stripe and invoice emails."""
