@@ -86,6 +86,61 @@ def _seed_demo(_args: argparse.Namespace) -> int:
     return 0
 
 
+def _billing_run(args: argparse.Namespace) -> int:
+    from sqlmodel import select
+
+    from mkportal.db import session_scope
+    from mkportal.models.org import Organization
+    from mkportal.services.actor import Actor
+    from mkportal.services.billing.invoices import check_period_over, get_invoice, run_billing
+    from mkportal.services.errors import Invalid
+
+    try:
+        check_period_over(args.month)
+    except Invalid as exc:
+        print(f"error: --month: {exc.errors['period']}", file=sys.stderr)
+        return 2
+    org_id = None
+    if args.org:
+        with session_scope() as s:
+            org_id = s.exec(select(Organization.id).where(Organization.slug == args.org)).first()
+        if org_id is None:
+            print(f"error: --org: no organisation with the slug {args.org!r}.", file=sys.stderr)
+            return 2
+    result = run_billing(args.month, org_id=org_id)
+    operator = Actor.system("cli")
+    print(
+        f"Billing {result.period}: {len(result.invoice_ids)} invoices "
+        f"({result.created} created, {result.rebuilt} rebuilt, {result.unchanged} already issued)."
+    )
+    for invoice_id in result.invoice_ids:
+        inv = get_invoice(operator, invoice_id).invoice
+        print(
+            f"  {inv.number}  {inv.org_name:30.30}  {inv.currency} {inv.total:>12,.2f}  {inv.status}"
+        )
+    for invoice_id, message in result.errors.items():
+        print(f"error: invoice {invoice_id} was not delivered: {message}", file=sys.stderr)
+    return 1 if result.errors else 0
+
+
+def _billing_meter(args: argparse.Namespace) -> int:
+    from datetime import UTC, datetime
+
+    from mkportal.services.billing.metering import cursor, meter
+
+    start = None
+    if args.start:
+        try:
+            start = datetime.fromisoformat(args.start)
+        except ValueError:
+            print("error: --start: use an ISO time, e.g. 2026-11-01T00:00Z.", file=sys.stderr)
+            return 2
+        start = start if start.tzinfo else start.replace(tzinfo=UTC)
+    written = meter(start=start)
+    print(f"Recorded {written} usage records; metered up to {cursor():%Y-%m-%d %H:00} UTC.")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """Return the argument parser of the `mkportal` command."""
     p = argparse.ArgumentParser(prog="mkportal", description="mkportal administration")
@@ -115,6 +170,17 @@ def build_parser() -> argparse.ArgumentParser:
     w.set_defaults(func=_worker)
 
     sub.add_parser("seed-demo", help="create the demo org and users").set_defaults(func=_seed_demo)
+
+    billing = sub.add_parser("billing", help="metering and invoices").add_subparsers(
+        dest="b", required=True
+    )
+    br = billing.add_parser("run", help="bill a month: meter, rate, invoice, finalize, send")
+    br.add_argument("--month", required=True, help="the month to bill, YYYY-MM (must be over)")
+    br.add_argument("--org", help="only this organisation (slug)")
+    br.set_defaults(func=_billing_run)
+    bm = billing.add_parser("meter", help="record the usage of the hours completed so far")
+    bm.add_argument("--start", help="meter from this hour (ISO, UTC) instead of the cursor")
+    bm.set_defaults(func=_billing_meter)
     return p
 
 

@@ -59,3 +59,23 @@ _signed_in(
 )
 _signed_in(audit_page, routes.ADMIN_AUDIT, "Audit log", AuditState.load, operator=True)
 _signed_in(outbox_page, routes.ADMIN_OUTBOX, "Outbox", OutboxState.load, operator=True)
+from mkportal.pages.admin_pricing import prices_page, service_levels_page  # noqa: E402
+from mkportal.state.admin_pricing import PricesState, ServiceLevelsState  # noqa: E402
+
+_signed_in(
+    service_levels_page,
+    routes.ADMIN_SERVICE_LEVELS,
+    "Service levels",
+    ServiceLevelsState.load,
+    operator=True,
+)
+_signed_in(prices_page, routes.ADMIN_PRICES, "Prices", PricesState.load, operator=True)
+from mkportal.pages.admin_billing import admin_billing_page  # noqa: E402
+from mkportal.pages.billing import billing_page  # noqa: E402
+from mkportal.state.admin_billing import AdminBillingState  # noqa: E402
+from mkportal.state.billing import BillingState  # noqa: E402
+
+_signed_in(billing_page, routes.BILLING, "Billing", BillingState.load)
+_signed_in(
+    admin_billing_page, routes.ADMIN_BILLING, "Billing", AdminBillingState.load, operator=True
+)

@@ -13,9 +13,11 @@ from mkportal.api.routes import (
     billing,
     clusters,
     health,
+    invoice_documents,
     me,
     operations,
     orgs,
+    quotes,
     tokens,
     webhooks,
 )
@@ -55,7 +57,9 @@ def create_api() -> FastAPI:
         admin,
         admin_pricing,
         billing,
+        invoice_documents,
         webhooks,
+        quotes,
     ):
         v1.include_router(module.router)
 

@@ -17,6 +17,116 @@ def _item(label: str, value: rx.Var) -> rx.Component:
     return rx.data_list.item(rx.data_list.label(label), rx.data_list.value(value))
 
 
+def _figure(label: str, value: rx.Var, test_id: str, **props) -> rx.Component:
+    return rx.vstack(
+        rx.text(label, size="1", color_scheme="gray"),
+        rx.text(value, size="4", weight="bold", data_testid=test_id, **props),
+        spacing="0",
+    )
+
+
+def cost_impact(summary: rx.Var, lines: rx.Var, test_id: str, hint: str) -> rx.Component:
+    """Render the monthly cost now, after the change and the difference, and changed lines.
+
+    `summary` and `lines` come from `state.cost.impact_summary` / `impact_lines`; `hint`
+    is shown while the form still matches the cluster.
+    """
+    tone = rx.match(summary["tone"], ("up", "orange"), ("down", "green"), "gray")
+    changed = rx.vstack(
+        rx.hstack(
+            _figure("Monthly cost now", summary["now"], f"{test_id}-now"),
+            rx.icon("arrow-right", size=18, color="var(--gray-9)"),
+            _figure("After the change", summary["after"], f"{test_id}-after"),
+            rx.divider(orientation="vertical", size="2"),
+            _figure(
+                "Difference", summary["difference"], f"{test_id}-difference", color_scheme=tone
+            ),
+            spacing="4",
+            align="center",
+            wrap="wrap",
+        ),
+        rx.cond(
+            lines.length() > 0,
+            rx.table.root(
+                rx.table.header(
+                    rx.table.row(
+                        rx.table.column_header_cell("Item"),
+                        rx.table.column_header_cell("Now"),
+                        rx.table.column_header_cell("After"),
+                        rx.table.column_header_cell("Difference"),
+                    )
+                ),
+                rx.table.body(
+                    rx.foreach(
+                        lines,
+                        lambda x: rx.table.row(
+                            rx.table.cell(x["label"]),
+                            rx.table.cell(x["now"]),
+                            rx.table.cell(x["after"]),
+                            rx.table.cell(x["difference"]),
+                        ),
+                    )
+                ),
+                size="1",
+                width="100%",
+            ),
+        ),
+        width="100%",
+    )
+    return rx.cond(
+        summary.contains("now"),
+        rx.card(
+            rx.hstack(rx.icon("receipt", size=16), rx.heading("Cost impact", size="3")),
+            rx.cond(
+                summary["changed"] == "yes",
+                changed,
+                rx.text(
+                    "This cluster costs ",
+                    rx.text.strong(summary["now"], data_testid=f"{test_id}-now"),
+                    ". ",
+                    hint,
+                    size="2",
+                ),
+            ),
+            rx.cond(
+                summary["range"] != "",
+                rx.text(summary["range"], size="2", color_scheme="gray"),
+            ),
+            width="100%",
+            data_testid=test_id,
+        ),
+    )
+
+
+def _level_dialog() -> rx.Component:
+    return rx.alert_dialog.root(
+        rx.alert_dialog.content(
+            rx.alert_dialog.title("Change the service level to ", S.level_choice_name, "?"),
+            rx.alert_dialog.description(
+                "The new level applies as soon as the change is made; billing follows it "
+                "from that hour on.",
+                size="2",
+            ),
+            rx.box(
+                cost_impact(S.level_cost, S.level_cost_lines, "level-cost", ""),
+                margin_top="1rem",
+            ),
+            rx.hstack(
+                rx.alert_dialog.cancel(rx.button("Cancel", variant="soft", color_scheme="gray")),
+                rx.alert_dialog.action(
+                    rx.button("Change service level", on_click=S.set_service_level(S.level_choice))
+                ),
+                justify="end",
+                spacing="3",
+                margin_top="1rem",
+            ),
+            max_width="40rem",
+        ),
+        open=S.level_dialog,
+        on_open_change=S.set_level_dialog,
+    )
+
+
 def _overview() -> rx.Component:
     c = S.cluster
     return rx.vstack(
@@ -49,10 +159,16 @@ def _overview() -> rx.Component:
                     "service_level",
                     S.level_options,
                     c["service_level"].to(str),
-                    S.set_service_level,
+                    S.choose_service_level,
                 ),
                 max_width="20rem",
             ),
+            rx.text(
+                "You see what the new level costs before it applies.",
+                size="1",
+                color_scheme="gray",
+            ),
+            _level_dialog(),
             width="100%",
         ),
         width="100%",
@@ -85,6 +201,12 @@ def _pools() -> rx.Component:
             color_scheme="gray",
         ),
         pool_editor(S),
+        cost_impact(
+            S.pool_cost,
+            S.pool_cost_lines,
+            "pool-cost",
+            "Change a pool to see what the change costs before you save it.",
+        ),
         rx.button("Save node pools", on_click=S.save_pools),
         width="100%",
     )
@@ -105,6 +227,12 @@ def _features() -> rx.Component:
         ),
         rx.heading("Choose features", size="4", margin_top="1rem"),
         feature_picker(S),
+        cost_impact(
+            S.feature_cost,
+            S.feature_cost_lines,
+            "feature-cost",
+            "Select or clear features to see what the change costs before you apply it.",
+        ),
         rx.button("Apply features", on_click=S.save_features),
         width="100%",
     )

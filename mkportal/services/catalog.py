@@ -1,8 +1,13 @@
-"""The catalog: providers, features and service levels a cluster can be built from."""
+"""The catalog: providers, features and service levels a cluster can be built from.
+
+Prices are not part of the catalog: they come from the price version in force
+(`mkportal.services.billing.prices`); `catalog_json` shows them for convenience.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 from decimal import Decimal
 
 from sqlmodel import col, select
@@ -10,6 +15,7 @@ from sqlmodel import col, select
 from mkportal.db import session_scope
 from mkportal.models.service_level import ServiceLevel
 from mkportal.services.providers.registry import get_provider, provider_names
+from mkportal.settings import get_settings
 
 
 @dataclass(frozen=True)
@@ -19,7 +25,6 @@ class Feature:
     slug: str
     name: str
     description: str
-    hourly_price: Decimal
     depends_on: tuple[str, ...] = ()
     addons: dict[str, str] = field(default_factory=dict, compare=False)
 
@@ -29,45 +34,38 @@ FEATURES: tuple[Feature, ...] = (
         "ingress-controller",
         "Ingress controller",
         "NGINX ingress controller with a LoadBalancer Service, for HTTP(S) routing.",
-        Decimal("0.020"),
     ),
     Feature(
         "cert-manager",
         "cert-manager",
         "Automatically issued and renewed TLS certificates (ACME, Let's Encrypt).",
-        Decimal("0.010"),
         ("ingress-controller",),
     ),
     Feature(
         "metrics-agent",
         "Metrics agent",
         "Prometheus agent shipping cluster and application metrics to the portal.",
-        Decimal("0.020"),
         addons={"eks": "amazon-cloudwatch-observability"},
     ),
     Feature(
         "log-agent",
         "Log agent",
         "Fluent Bit DaemonSet shipping container logs to the portal's log store.",
-        Decimal("0.020"),
     ),
     Feature(
         "backup-agent",
         "Backup agent",
         "Backs up cluster resources and volumes on a schedule.",
-        Decimal("0.030"),
     ),
     Feature(
         "cluster-autoscaler",
         "Cluster autoscaler",
         "Adds and removes nodes of autoscaling pools as workloads need them.",
-        Decimal("0.010"),
     ),
     Feature(
         "rwx-storage",
         "RWX storage driver",
         "A CSI driver for ReadWriteMany volumes shared by several pods.",
-        Decimal("0.040"),
         addons={
             "eks": "aws-efs-csi-driver",
             "gke": "gcpFilestoreCsiDriver",
@@ -78,7 +76,6 @@ FEATURES: tuple[Feature, ...] = (
         "network-policy",
         "Network-policy engine",
         "Enforces Kubernetes NetworkPolicies between workloads.",
-        Decimal("0.010"),
         addons={"gke": "networkPolicyConfig"},
     ),
 )
@@ -106,8 +103,17 @@ def service_levels(include_retired: bool = False) -> list[LevelInfo]:
         ]
 
 
-def catalog_json() -> dict:
-    """Return the catalog in the shape of `GET /api/v1/catalog` (DESIGN.md section 5)."""
+def catalog_json(*, at: datetime | None = None) -> dict:
+    """Return the catalog in the shape of `GET /api/v1/catalog` (DESIGN.md section 5).
+
+    Machine types and features carry their ``hourly_price`` (a decimal string) under the
+    price version in force now (or at `at`), whose ``currency`` is given at the top.
+    """
+    from mkportal.models.base import utcnow
+    from mkportal.services.billing.prices import PriceComponents, version_at
+
+    version = version_at(at or utcnow())
+    prices = version.components if version else PriceComponents()
     providers = []
     for name in provider_names():
         cat = get_provider(name).catalog()
@@ -124,13 +130,14 @@ def catalog_json() -> dict:
                         "name": m.name,
                         "vcpu": m.vcpu,
                         "memory_gib": m.memory_gib,
-                        "hourly_price": str(m.hourly_price),
+                        "hourly_price": str(prices.node_price(cat.name, m.name)),
                     }
                     for m in cat.machine_types
                 ],
             }
         )
     return {
+        "currency": version.currency if version else get_settings().billing_currency,
         "providers": providers,
         "features": [
             {
@@ -138,7 +145,7 @@ def catalog_json() -> dict:
                 "name": f.name,
                 "description": f.description,
                 "depends_on": list(f.depends_on),
-                "hourly_price": str(f.hourly_price),
+                "hourly_price": str(prices.feature_hour.get(f.slug, Decimal(0))),
             }
             for f in FEATURES
         ],

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import smtplib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.message import EmailMessage
 from email.parser import BytesParser
@@ -17,12 +17,30 @@ from mkportal.services.errors import NotFound
 from mkportal.services.pagination import Page
 from mkportal.settings import get_settings
 
+Attachment = tuple[str, str, bytes]
+"""An attachment: (file name, MIME type such as ``text/html``, content)."""
 
-def send(to: str, subject: str, body: str) -> str:
-    """Send a plain-text email and return its Message-ID.
+
+def send(
+    to: str,
+    subject: str,
+    body: str,
+    *,
+    html: str | None = None,
+    attachments: list[Attachment] | None = None,
+) -> str:
+    """Send an email and return its Message-ID.
 
     With `SMTP_URL` (``smtp://[user:pass@]host:port``, or ``smtps://``) it goes over SMTP;
     otherwise it is written to ``<var>/outbox/`` where operators read it in /admin/outbox.
+
+    Args:
+        to: One address, or several separated by commas.
+        subject: The subject line.
+        body: The plain-text body (always present).
+        html: An HTML alternative of the body (the message becomes multipart/alternative).
+        attachments: Files to attach, as (file name, MIME type, content) tuples.
+
     """
     settings = get_settings()
     msg = EmailMessage()
@@ -32,6 +50,16 @@ def send(to: str, subject: str, body: str) -> str:
     msg["Date"] = datetime.now(UTC).strftime("%a, %d %b %Y %H:%M:%S +0000")
     msg["Message-ID"] = f"<{new_id()}@mkportal>"
     msg.set_content(body)
+    if html is not None:
+        msg.add_alternative(html, subtype="html")
+    for filename, mimetype, content in attachments or []:
+        maintype, _, subtype = mimetype.partition("/")
+        msg.add_attachment(
+            content,
+            maintype=maintype or "application",
+            subtype=subtype or "octet-stream",
+            filename=filename,
+        )
     if settings.smtp_url:
         url = urlparse(settings.smtp_url)
         cls = smtplib.SMTP_SSL if url.scheme == "smtps" else smtplib.SMTP
@@ -54,6 +82,7 @@ class OutboxMail:
     subject: str
     date: str
     body: str
+    attachments: list[str] = field(default_factory=list)
 
 
 def _read(path: Path) -> OutboxMail:
@@ -65,6 +94,7 @@ def _read(path: Path) -> OutboxMail:
         subject=str(msg["Subject"]),
         date=str(msg["Date"]),
         body=body.get_content() if body else "",
+        attachments=[p.get_filename() or "" for p in msg.iter_attachments()],
     )
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import reflex as rx
 
 from mkportal.services import auth, operations
@@ -9,12 +11,21 @@ from mkportal.services.actor import Actor
 from mkportal.services.catalog import FEATURES_BY_SLUG, service_levels
 from mkportal.services.clusters import actions
 from mkportal.services.clusters.kubeconfig import kubeconfig
+from mkportal.services.clusters.quotes import (
+    Draft,
+    DraftPool,
+    compare,
+    draft_of,
+    observed_of,
+    with_required_features,
+)
 from mkportal.services.clusters.spec import ClusterPatch, parse
 from mkportal.services.clusters.views import ClusterView
 from mkportal.services.errors import NotFound
 from mkportal.settings import get_settings
 from mkportal.state.cluster_new import FeaturePickerMixin
 from mkportal.state.clusters import TRANSITIONAL, cluster_row
+from mkportal.state.cost import impact_lines, impact_summary
 from mkportal.state.format import rows
 from mkportal.state.guard import authed
 from mkportal.state.live import LiveMixin
@@ -39,6 +50,41 @@ def _pool_rows(view: ClusterView) -> list[dict]:
     ]
 
 
+def _number(value: object) -> int:
+    text = str(value).strip()
+    return int(text) if text.isdigit() else 0
+
+
+def _normal(pools: tuple[DraftPool, ...]) -> list[tuple]:
+    """Pools in a comparable form (bounds only matter with autoscaling)."""
+    return sorted(
+        (
+            p.name,
+            p.machine_type,
+            p.count,
+            p.autoscaling,
+            p.min if p.autoscaling else 0,
+            p.max if p.autoscaling else 0,
+        )
+        for p in pools
+    )
+
+
+def form_pools(rows: list[dict]) -> tuple[DraftPool, ...]:
+    """Read the pool editor's rows as pools to price (what is not a number counts as 0)."""
+    return tuple(
+        DraftPool(
+            str(r.get("name", "")).strip(),
+            str(r.get("machine_type", "")),
+            _number(r.get("count", "")),
+            bool(r.get("autoscaling")),
+            _number(r.get("min", "")),
+            _number(r.get("max", "")),
+        )
+        for r in rows
+    )
+
+
 class ClusterState(
     OperationViewMixin, FeaturePickerMixin, PoolEditorMixin, LiveMixin, SessionState
 ):
@@ -52,6 +98,17 @@ class ClusterState(
     missing: bool = False
     tab: str = "overview"
     delete_confirm: str = ""
+    pool_cost: dict[str, str] = {}
+    pool_cost_lines: list[dict[str, str]] = []
+    feature_cost: dict[str, str] = {}
+    feature_cost_lines: list[dict[str, str]] = []
+    level_cost: dict[str, str] = {}
+    level_cost_lines: list[dict[str, str]] = []
+    level_choice: str = ""
+    level_choice_name: str = ""
+    level_dialog: bool = False
+    _draft: Draft | None = None
+    _observed: dict[str, int] = {}
 
     @rx.var
     def kubectl_snippet(self) -> str:
@@ -108,6 +165,10 @@ class ClusterState(
         ]
         self.cluster_ops = rows(ops)
         self._show_op(ops[0] if ops else None, lines)
+        if (draft_of(view), observed_of(view)) != (self._draft, self._observed):
+            self._draft, self._observed = draft_of(view), observed_of(view)
+            self._price_pools()
+            self._price_features()
         return view.status in TRANSITIONAL or bool(ops and ops[0].status in ACTIVE)
 
     def _idle_seconds(self) -> float:
@@ -118,6 +179,39 @@ class ClusterState(
         self.pools = _pool_rows(view)
         self.features = list(view.features)
         self.field_errors = {}
+        self._draft, self._observed = draft_of(view), observed_of(view)
+        self.level_dialog = False
+        self._price_pools()
+        self._price_features()
+
+    def _pools_changed(self) -> None:
+        self._price_pools()
+
+    def _features_changed(self) -> None:
+        self._price_features()
+
+    def _price_pools(self) -> None:
+        """Price the pool editor's rows against the cluster as it is (saved features)."""
+        cur = self._draft
+        if cur is None:
+            return
+        pools = form_pools(self.pools)
+        features = with_required_features(cur.provider, list(cur.features), list(pools))
+        proposed = replace(cur, pools=pools, features=tuple(features))
+        impact = compare(cur, proposed, self._observed)
+        self.pool_cost = impact_summary(impact, _normal(pools) != _normal(cur.pools))
+        self.pool_cost_lines = impact_lines(impact)
+
+    def _price_features(self) -> None:
+        """Price the selected features against the cluster as it is (saved pools)."""
+        cur = self._draft
+        if cur is None:
+            return
+        features = with_required_features(cur.provider, list(self.features), list(cur.pools))
+        proposed = replace(cur, features=tuple(features))
+        impact = compare(cur, proposed, self._observed)
+        self.feature_cost = impact_summary(impact, set(features) != set(cur.features))
+        self.feature_cost_lines = impact_lines(impact)
 
     @rx.event
     @authed
@@ -131,7 +225,7 @@ class ClusterState(
         try:
             data = self._fetch(self.session_token, cluster_id)
         except NotFound:
-            self.missing, self.cluster = True, {}
+            self.missing, self.cluster, self._draft = True, {}, None
             return None
         self._load_features()
         self.level_options = [{"value": lv.slug, "label": lv.name} for lv in service_levels()]
@@ -166,8 +260,28 @@ class ClusterState(
 
     @rx.event
     @authed
+    def choose_service_level(self, actor: Actor, value: str) -> None:
+        """Show what another service level would cost, and ask to confirm the change."""
+        names = {o["value"]: o["label"] for o in self.level_options}
+        cur = self._draft
+        if cur is None or value not in names or value == cur.service_level:
+            return
+        impact = compare(cur, replace(cur, service_level=value), self._observed)
+        self.level_choice, self.level_choice_name = value, names[value]
+        self.level_cost = impact_summary(impact, True)
+        self.level_cost_lines = impact_lines(impact)
+        self.level_dialog = True
+
+    @rx.event
+    def set_level_dialog(self, open_: bool) -> None:
+        """Open or close the service level confirmation."""
+        self.level_dialog = bool(open_)
+
+    @rx.event
+    @authed
     def set_service_level(self, actor: Actor, value: str):  # noqa: ANN201
-        """Move the cluster to another service level."""
+        """Move the cluster to another service level (after its cost was shown)."""
+        self.level_dialog = False
         return self._patch(actor, {"service_level": str(value)}, f"Service level: {value}.")
 
     @rx.event

@@ -72,5 +72,6 @@ def kind_names() -> list[str]:
 
 
 def _load_builtin() -> None:
+    import mkportal.services.billing.jobs  # noqa: F401  (registers on import)
     import mkportal.services.clusters.steps  # noqa: F401  (registers on import)
     import mkportal.worker.kinds  # noqa: F401
