@@ -45,7 +45,7 @@ def _layout(fig: go.Figure, currency: str, *, stacked: bool, height: int = 320) 
         template="none",
         barmode="stack" if stacked else "group",
         height=height,
-        margin={"l": 60, "r": 10, "t": 10, "b": 40},
+        margin={"l": 60, "r": 10, "t": 24, "b": 40},
         legend={"orientation": "h", "y": -0.15},
         yaxis={"title": {"text": currency}, "gridcolor": "#e8e8ec", "rangemode": "tozero"},
         xaxis={"type": "category"},
@@ -93,16 +93,24 @@ def usage_figure(rows: Iterable[dict], currency: str = "CHF") -> go.Figure:
     return _layout(fig, currency, stacked=True)
 
 
-def history_figure(months: Iterable[dict], currency: str = "CHF") -> go.Figure:
+def history_figure(
+    months: Iterable[dict], currency: str = "CHF", periods: list[str] | None = None
+) -> go.Figure:
     """Draw one bar per month, coloured by the invoice status (or the running estimate).
 
     Args:
         months: ``{"period", "amount", "status"}``, oldest first.
         currency: The axis title.
+        periods: Every month the axis shows, oldest first (months without a bar too).
 
     """
     months = list(months)
+    axis = periods or [m["period"] for m in months]
     fig = go.Figure()
+    # An invisible trace keeps months without an invoice on the axis.
+    fig.add_bar(
+        x=axis, y=[0] * len(axis), showlegend=False, hoverinfo="skip", marker_color="rgba(0,0,0,0)"
+    )
     for status in sorted({m["status"] for m in months}):
         chosen = [m for m in months if m["status"] == status]
         fig.add_bar(
@@ -113,7 +121,7 @@ def history_figure(months: Iterable[dict], currency: str = "CHF") -> go.Figure:
             hovertemplate="%{x}: %{y:.2f} " + currency + "<extra>%{fullData.name}</extra>",
         )
     fig = _layout(fig, currency, stacked=True, height=260)
-    fig.update_xaxes(categoryorder="array", categoryarray=[m["period"] for m in months])
+    fig.update_xaxes(categoryorder="array", categoryarray=axis)
     return fig
 
 

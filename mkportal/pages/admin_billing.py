@@ -27,22 +27,26 @@ def _revenue() -> rx.Component:
     return rx.card(
         rx.heading("Revenue per month", size="4"),
         rx.text(
-            "Issued invoices (finalized, sent, paid, payment failed); drafts and void invoices "
-            "do not count.",
+            "Issued invoices (finalized, sent, paid, payment failed) of the last 12 months; "
+            "drafts and void invoices do not count. The table lists the months with invoices.",
             size="2",
             color_scheme="gray",
         ),
         chart(A.revenue_chart, "revenue-chart", "Paid and outstanding revenue per month"),
-        data_table(
-            ["Month", "Invoiced", "Paid", "Outstanding", "Credits"],
-            A.revenue,
-            lambda r: rx.table.row(
-                rx.table.cell(r["month"]),
-                rx.table.cell(r["invoiced"]),
-                rx.table.cell(r["paid"]),
-                rx.table.cell(r["outstanding"]),
-                rx.table.cell(r["credits"]),
+        rx.cond(
+            A.revenue.length() > 0,
+            data_table(
+                ["Month", "Invoiced", "Paid", "Outstanding", "Credits"],
+                A.revenue,
+                lambda r: rx.table.row(
+                    rx.table.cell(r["month"]),
+                    rx.table.cell(r["invoiced"]),
+                    rx.table.cell(r["paid"]),
+                    rx.table.cell(r["outstanding"]),
+                    rx.table.cell(r["credits"]),
+                ),
             ),
+            rx.text("No invoices were issued in the last 12 months.", size="2"),
         ),
         width="100%",
     )
@@ -251,17 +255,17 @@ def _run() -> rx.Component:
                 rx.callout.text(
                     "Billed ",
                     r["period"],
-                    ": ",
+                    ". Invoices: ",
                     r["invoices"],
-                    " invoices (",
+                    " (new: ",
                     r["created"],
-                    " new, ",
+                    ", rebuilt: ",
                     r["rebuilt"],
-                    " rebuilt, ",
+                    ", already issued: ",
                     r["unchanged"],
-                    " already issued), ",
+                    "); delivered now: ",
                     r["delivered"],
-                    " delivered.",
+                    ".",
                 ),
                 color_scheme="green",
                 role="status",

@@ -348,6 +348,22 @@ def _version_form() -> rx.Component:
                     "Leave empty to price the machine type by vCPU-hours plus GiB-hours "
                     "(below). A price must be more than 0.",
                 ),
+                rx.el.details(
+                    rx.el.summary(
+                        "Machine types of providers that are not enabled",
+                        cursor="pointer",
+                        font_weight="500",
+                    ),
+                    rx.grid(
+                        rx.foreach(P.other_node_fields, _price_input),
+                        columns="3",
+                        spacing="3",
+                        width="100%",
+                        margin_top="0.5rem",
+                    ),
+                    open=P.other_node_errors,
+                    width="100%",
+                ),
                 _field_group(
                     "Fallback for machine types without a node-hour price",
                     P.fallback_fields,
@@ -496,11 +512,13 @@ def _history_row(v: rx.Var) -> rx.Component:
     return rx.table.row(
         rx.table.cell(v["version"]),
         rx.table.cell(_status(v["status"])),
-        rx.table.cell(v["effective_from"], white_space="nowrap"),
-        rx.table.cell(v["effective_until"], white_space="nowrap"),
+        rx.table.cell(
+            rx.text(v["effective_from"], white_space="nowrap"),
+            rx.text("until ", v["effective_until"], white_space="nowrap", color_scheme="gray"),
+        ),
         rx.table.cell(v["currency"]),
-        rx.table.cell(v["note"]),
-        rx.table.cell(v["created_by"]),
+        rx.table.cell(v["note"], max_width="16rem"),
+        rx.table.cell(v["created_by"], word_break="break-all", max_width="12rem"),
         rx.table.cell(
             rx.hstack(
                 rx.button(
@@ -510,6 +528,25 @@ def _history_row(v: rx.Var) -> rx.Component:
                 spacing="2",
             )
         ),
+    )
+
+
+def _history() -> rx.Component:
+    headers = ["Version", "Status", "In force", "Currency", "Note", "Created by", "Actions"]
+    return rx.card(
+        rx.heading("All versions", size="4"),
+        rx.box(
+            rx.table.root(
+                rx.table.header(rx.table.row(*[rx.table.column_header_cell(h) for h in headers])),
+                rx.table.body(rx.foreach(P.versions, _history_row)),
+                size="1",
+                width="100%",
+            ),
+            overflow_x="auto",
+            width="100%",
+        ),
+        pager(P),
+        width="100%",
     )
 
 
@@ -535,24 +572,6 @@ def prices_page() -> rx.Component:
                 "Create a price version: until then, nothing is charged.",
             ),
         ),
-        rx.card(
-            rx.heading("All versions", size="4"),
-            data_table(
-                [
-                    "Version",
-                    "Status",
-                    "Effective from",
-                    "Until",
-                    "Currency",
-                    "Note",
-                    "Created by",
-                    "Actions",
-                ],
-                P.versions,
-                _history_row,
-            ),
-            pager(P),
-            width="100%",
-        ),
+        _history(),
         actions=[rx.button(rx.icon("plus", size=16), "New price version", on_click=P.open_form)],
     )

@@ -78,6 +78,7 @@ class AdminBillingState(PagedMixin, SessionState):
                 "credits": amount(r.credits, r.currency),
             }
             for r in rows
+            if r.invoiced or r.credits
         ]
         # The chart shows the main currency; the table lists every currency's rows.
         currency = rows[-1].currency if rows else "CHF"
@@ -108,8 +109,8 @@ class AdminBillingState(PagedMixin, SessionState):
         ]
 
     def _invoices(self, actor: Actor) -> None:
+        actor.require_operator()
         if self.invoice_filter == "unpaid":
-            actor.require_operator()
             page = unpaid_invoices(actor, self.page)
         else:
             page = invoices.list_invoices(
@@ -143,6 +144,7 @@ class AdminBillingState(PagedMixin, SessionState):
     @authed
     def choose_org_period(self, actor: Actor, period: str) -> None:
         """Show the revenue per organisation of another month."""
+        actor.require_operator()
         if period in [o["value"] for o in self.period_options]:
             self.org_period = period
             self._org_revenue(actor)
@@ -279,6 +281,7 @@ class AdminCreditsState(PagedMixin, SessionState):
     @authed
     def load(self, actor: Actor) -> None:
         """Read a page of credits and the organisations to credit (operators only)."""
+        actor.require_operator()
         page = credits.list_credits(actor, page=self.page, per_page=PER_PAGE)
         self.credits = [credit_row(c) for c in self._paged(page)]
         self.org_options = [

@@ -31,6 +31,16 @@ from mkportal.state.paging import PagedMixin
 from mkportal.state.session import SessionState
 
 PER_PAGE = 10
+LEVEL_INPUTS = {
+    "slug",
+    "name",
+    "availability_target",
+    "maintenance_mode",
+    "support_hours",
+    "credit_policy",
+    "description",
+    "sort_order",
+}
 
 
 def _clip(form: dict, key: str, limit: int = 600) -> str:
@@ -41,6 +51,35 @@ def _slice(items: list, page: int) -> tuple[list, int, int, int]:
     pages = max(1, -(-len(items) // PER_PAGE))
     page = min(max(page, 1), pages)
     return items[(page - 1) * PER_PAGE : page * PER_PAGE], page, pages, len(items)
+
+
+def inline_errors(exc: Invalid, shown: set[str], fold: tuple[str, ...] = ()) -> tuple[dict, str]:
+    """Split a form's errors into those shown under a field and a summary for a toast.
+
+    Args:
+        exc: The errors.
+        shown: The paths that have a field on the form.
+        fold: Prefixes whose sub-paths are shown under the prefix's field (e.g.
+            ``credit_policy.1.credit_percent`` under ``credit_policy``).
+
+    Returns:
+        The field errors, and the toast text (naming the errors no field shows).
+
+    """
+    inline: dict[str, str] = {}
+    other: list[str] = []
+    for path, message in exc.errors.items():
+        top = next((f for f in fold if path.startswith(f + ".")), None)
+        if top is not None:
+            step = path.removeprefix(top + ".").split(".")[0]
+            label = f"Step {int(step) + 1}: " if step.isdigit() else ""
+            inline[top] = (inline.get(top, "") + " " + label + message).strip()
+        elif path in shown:
+            inline[path] = message
+        else:
+            other.append(f"{path}: {message}")
+    text = "Please correct the fields marked in red."
+    return inline, " ".join([text, *other]) if inline else "; ".join(other) or text
 
 
 def _level_row(v: ServiceLevelView) -> dict:
@@ -174,20 +213,25 @@ class ServiceLevelsState(PagedMixin, SessionState):
     @authed
     def save(self, actor: Actor, form: dict):  # noqa: ANN201
         """Create the level, or save the changes to the one being edited."""
+        actor.require_operator()
         self.field_errors = {}
-        values = self._values(form)
-        if self.editing:
-            if values["sort_order"] is None:
-                values.pop("sort_order")
-            view = service_levels.update_level(
-                actor, self.editing, parse(ServiceLevelPatch, values)
-            )
-            message = f"Saved {view.name}."
-        else:
-            view = service_levels.create_level(
-                actor, parse(ServiceLevelIn, {"slug": _clip(form, "slug", 100), **values})
-            )
-            message = f"Created {view.name}; it is offered for new clusters."
+        try:
+            values = self._values(form)
+            if self.editing:
+                if values["sort_order"] is None:
+                    values.pop("sort_order")
+                view = service_levels.update_level(
+                    actor, self.editing, parse(ServiceLevelPatch, values)
+                )
+                message = f"Saved {view.name}."
+            else:
+                view = service_levels.create_level(
+                    actor, parse(ServiceLevelIn, {"slug": _clip(form, "slug", 100), **values})
+                )
+                message = f"Created {view.name}; it is offered for new clusters."
+        except Invalid as exc:
+            self.field_errors, text = inline_errors(exc, LEVEL_INPUTS, ("credit_policy",))
+            return rx.toast.error(text)
         self.form_open, self.editing = False, ""
         self._show(actor)
         return rx.toast.success(message)
@@ -233,7 +277,10 @@ def _price_tables(actor: Actor, v: PriceVersionView) -> dict[str, list[dict]]:
             "base": str(c.level_base_monthly.get(s, Decimal(0))),
             "percent": str(c.level_percent.get(s, Decimal(0))),
         }
-        for s in [*levels, *sorted(set(c.level_base_monthly) | set(c.level_percent) - set(levels))]
+        for s in [
+            *levels,
+            *sorted((set(c.level_base_monthly) | set(c.level_percent)) - set(levels)),
+        ]
     ]
     enabled = set(provider_names())
     node_rows = []
@@ -315,11 +362,10 @@ def _form_fields(actor: Actor, c: PriceComponents) -> list[dict]:
         for m in cat.machine_types:
             key = f"{provider}/{m.name}"
             add(
-                "nodes",
+                "nodes" if provider in enabled else "nodes_other",
                 f"components.node_hour.{key}",
                 f"{key} ({m.vcpu} vCPU, {m.memory_gib:g} GiB) per node-hour",
                 c.node_hour.get(key),
-                "" if provider in enabled else "provider not enabled",
             )
     add("fallback", "components.vcpu_hour", "vCPU-hour (fallback)", c.vcpu_hour)
     add("fallback", "components.gib_hour", "GiB-hour of memory (fallback)", c.gib_hour)
@@ -393,6 +439,17 @@ class PricesState(PagedMixin, SessionState):
     def node_fields(self) -> list[dict]:
         """Return the form's node-hour inputs."""
         return self._group("nodes")
+
+    @rx.var
+    def other_node_fields(self) -> list[dict]:
+        """Return the form's node-hour inputs of providers that are not enabled."""
+        return self._group("nodes_other")
+
+    @rx.var
+    def other_node_errors(self) -> bool:
+        """Whether an input of a provider that is not enabled has an error (show them)."""
+        paths = {f["path"] for f in self._group("nodes_other")}
+        return any(p in paths for p in self.field_errors)
 
     @rx.var
     def fallback_fields(self) -> list[dict]:
@@ -470,13 +527,19 @@ class PricesState(PagedMixin, SessionState):
     @authed
     def create(self, actor: Actor, form: dict):  # noqa: ANN201
         """Schedule the new version from the form."""
+        actor.require_operator()
         self.field_errors = {}
         body = version_body(form)
-        if not body["effective_from"]:
-            raise Invalid({"effective_from": "Choose when the new prices take effect."})
         if not body["currency"]:
             body.pop("currency")
-        version = price_admin.create_version(actor, parse(PriceVersionIn, body))
+        try:
+            if not body["effective_from"]:
+                raise Invalid({"effective_from": "Choose when the new prices take effect."})
+            version = price_admin.create_version(actor, parse(PriceVersionIn, body))
+        except Invalid as exc:
+            shown = {"effective_from", "currency", "note", *(f["path"] for f in self.form_fields)}
+            self.field_errors, text = inline_errors(exc, shown)
+            return rx.toast.error(text)
         self.form_open = False
         self._read(actor)
         self._show_version(actor, version.id)

@@ -181,6 +181,8 @@ class BillingState(PagedMixin, LiveMixin, SessionState):
 
     def _history(self, actor: Actor) -> None:
         months = reports.monthly_totals(actor, months=HISTORY_MONTHS)
+        if all(m.amount == 0 for m in months):
+            months = []
         currency = months[-1].currency if months else "CHF"
         self.history = [
             {"period": m.period, "amount": amount(m.amount, m.currency), "status": m.status}
@@ -189,6 +191,7 @@ class BillingState(PagedMixin, LiveMixin, SessionState):
         self.history_chart = history_figure(
             [{"period": m.period, "amount": m.amount, "status": m.status} for m in months],
             currency,
+            periods=recent_periods(utcnow())[::-1],
         )
 
     def _prices(self, actor: Actor) -> None:

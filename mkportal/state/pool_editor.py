@@ -21,6 +21,19 @@ def new_pool(name: str, machine_type: str) -> dict:
     }
 
 
+def _default_bounds(row: dict) -> None:
+    """Give a pool switched to autoscaling usable bounds when its own do not fit its count."""
+
+    def number(key: str) -> int:
+        text = str(row.get(key, "")).strip()
+        return int(text) if text.isdigit() else -1
+
+    count, low, high = number("count"), number("min"), number("max")
+    if count >= 0 and not 0 <= low <= count <= high:
+        row["min"] = str(min(1, count))
+        row["max"] = str(max(count, 5))
+
+
 def pool_body(row: dict) -> dict:
     """Turn a form row into the API's node pool shape (numbers left as typed for 422s)."""
 
@@ -73,7 +86,10 @@ class PoolEditorMixin(rx.State, mixin=True):
         if not 0 <= int(index) < len(self.pools) or name not in new_pool("", ""):
             return
         pools = [dict(p) for p in self.pools]
-        pools[int(index)][name] = value if name == "autoscaling" else str(value)[:64]
+        row = pools[int(index)]
+        row[name] = value if name == "autoscaling" else str(value)[:64]
+        if name == "autoscaling" and value:
+            _default_bounds(row)
         self.pools = pools
         self._pools_changed()
 

@@ -207,3 +207,38 @@ def test_drafts_are_not_delivered(two_orgs):
     inv_id = insert_invoice(two_orgs["acme_owner"].org_id, status="draft")
     with pytest.raises(Conflict, match="draft"):
         delivery.deliver(inv_id)
+
+
+def test_owners_set_the_billing_email_over_the_api(two_orgs):
+    api = TestClient(create_api(), raise_server_exceptions=False)
+
+    def call(method: str, actor, body: dict | None = None):  # noqa: ANN001, ANN202
+        plain, _ = tokens.create_token(actor, "t")
+        return api.request(
+            method,
+            "/api/v1/billing/contact",
+            json=body,
+            headers={"Authorization": f"Bearer {plain}"},
+        )
+
+    r = call("GET", two_orgs["acme_viewer"])
+    assert r.status_code == 200 and r.json()["recipients"] == ["owner@acme.test"]
+    assert call("PUT", two_orgs["acme_member"], {"billing_email": "x@acme.test"}).status_code == 403
+    bad = call("PUT", two_orgs["acme_owner"], {"billing_email": "not-an-email"})
+    assert bad.status_code == 422 and bad.json()["errors"][0]["loc"] == "billing_email"
+    ok = call("PUT", two_orgs["acme_owner"], {"billing_email": " AP@Acme.test "})
+    assert ok.status_code == 200
+    assert ok.json() == {
+        "org_id": two_orgs["acme_owner"].org_id,
+        "billing_email": "ap@acme.test",
+        "recipients": ["ap@acme.test"],
+    }
+    # Globex is not affected; clearing goes back to the owners.
+    assert call("GET", two_orgs["globex_owner"]).json()["recipients"] == ["owner@globex.test"]
+    cleared = call("PUT", two_orgs["acme_owner"], {"billing_email": ""})
+    assert cleared.json()["recipients"] == ["owner@acme.test"]
+    with session_scope() as s:
+        events = s.exec(
+            select(AuditEvent).where(AuditEvent.action == "billing.contact_updated")
+        ).all()
+    assert [e.detail["to"] for e in events] == ["ap@acme.test", ""]

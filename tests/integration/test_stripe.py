@@ -261,8 +261,14 @@ def test_signed_webhook_marks_paid_and_replays_are_ignored(stripe_fake, two_orgs
     assert inv.status == "paid" and inv.paid_at is not None
     again = _post(api, payload, sign(payload, SECRET))
     assert again.status_code == 200 and again.json()["result"] == "ignored"
+    late = _event("invoice.payment_failed", _invoice(inv_id), event_id="evt_late")
+    r = _post(api, late, sign(late, SECRET))
+    assert r.status_code == 200 and r.json()["result"] == "ignored"
+    assert _invoice(inv_id).status == "paid"
+    assert not [m for m in mail.list_outbox(two_orgs["operator"]).items if "failed" in m.subject]
     with session_scope() as s:
-        assert [e.type for e in s.exec(select(StripeEvent))] == ["invoice.paid"]
+        types = sorted(e.type for e in s.exec(select(StripeEvent)))
+        assert types == ["invoice.paid", "invoice.payment_failed"]
         paid = s.exec(select(AuditEvent).where(AuditEvent.action == "invoice.paid")).all()
     assert len(paid) == 1 and paid[0].actor_email == "stripe"
     assert paid[0].detail["stripe_event"] == "evt_1"
@@ -370,3 +376,90 @@ def test_localstripe_signed_webhooks_are_verified(stripe_fake, portal_api, two_o
             return s.exec(select(StripeEvent).where(StripeEvent.type == "customer.created")).first()
 
     _wait(seen, timeout=15)
+
+
+def test_a_billing_run_bills_through_stripe_and_a_rerun_duplicates_nothing(
+    stripe_fake, two_orgs, monkeypatch
+):
+    from datetime import UTC, datetime
+
+    from mkportal.services.billing import invoices
+    from mkportal.services.billing.metering import meter
+    from tests.unit.test_metering import make_cluster
+
+    oct1, nov1 = datetime(2026, 10, 1, tzinfo=UTC), datetime(2026, 11, 1, tzinfo=UTC)
+    for org in ("acme_owner", "globex_owner"):
+        make_cluster(two_orgs[org].org_id, "web", created=datetime(2026, 9, 1, tzinfo=UTC))
+    meter(nov1, start=oct1)
+    real = stripe_sync._remember_line_item
+    calls = {"n": 0}
+
+    def crash_once(line_id: str, item_id: str) -> None:
+        calls["n"] += 1
+        if calls["n"] == 2:
+            raise RuntimeError("crash in the middle of the run")
+        real(line_id, item_id)
+
+    monkeypatch.setattr(stripe_sync, "_remember_line_item", crash_once)
+    first = invoices.run_billing("2026-10", actor=two_orgs["operator"])
+    assert len(first.invoice_ids) == 2 and len(first.errors) == 1
+    monkeypatch.setattr(stripe_sync, "_remember_line_item", real)
+
+    again = invoices.run_billing("2026-10", actor=two_orgs["operator"])
+
+    assert again.errors == {} and sorted(again.invoice_ids) == sorted(first.invoice_ids)
+    assert stripe_fake.count_customers() == 2 and len(stripe_fake.invoices) == 2
+    for inv_id in again.invoice_ids:
+        inv = _invoice(inv_id)
+        lines = _lines(inv_id)
+        assert inv.status == "sent" and inv.total > 0 and lines
+        remote = stripe_fake.invoices[inv.stripe_invoice_id]
+        items = stripe_fake.items_of(remote["id"])
+        assert len(items) == len([ln for ln in lines if ln.amount != 0])
+        assert sum(i["amount"] for i in items) == remote["amount_due"] == int(inv.total * 100)
+        assert stripe_fake.sent[remote["id"]] == 1
+    outbox = mail.list_outbox(two_orgs["operator"]).items
+    assert sorted(m.to for m in outbox) == ["owner@acme.test", "owner@globex.test"]
+
+
+@pytest.mark.postgres
+def test_one_event_delivered_concurrently_is_applied_once_on_postgres(pg_db, monkeypatch):
+    from concurrent.futures import ThreadPoolExecutor
+
+    from tests.conftest import make_two_orgs
+
+    monkeypatch.setenv("STRIPE_WEBHOOK_SECRET", SECRET)
+    get_settings.cache_clear()
+    orgs = make_two_orgs()
+    inv_id = insert_invoice(orgs["acme_owner"].org_id, status="sent")
+    with session_scope() as s:
+        inv = s.get(Invoice, inv_id)
+        inv.stripe_invoice_id = "in_concurrent"
+        s.add(inv)
+    payload = _event("invoice.paid", _invoice(inv_id), event_id="evt_concurrent")
+
+    with ThreadPoolExecutor(8) as pool:
+        results = list(
+            pool.map(lambda _: stripe_sync.handle_webhook(payload, sign(payload, SECRET)), range(8))
+        )
+
+    assert sorted(results) == ["ignored"] * 7 + ["paid"]
+    assert _invoice(inv_id).status == "paid"
+    with session_scope() as s:
+        assert len(s.exec(select(StripeEvent)).all()) == 1
+        paid = s.exec(select(AuditEvent).where(AuditEvent.action == "invoice.paid")).all()
+    assert len(paid) == 1
+
+
+def test_a_new_billing_email_reaches_the_stripe_customer(stripe_fake, two_orgs):
+    from mkportal.services.billing import notices
+
+    delivery.deliver(insert_invoice(two_orgs["acme_owner"].org_id))
+    notices.set_billing_email(two_orgs["acme_owner"], "ap@acme.test")
+    with session_scope() as s:
+        customer_id = s.get(BillingAccount, two_orgs["acme_owner"].org_id).stripe_customer_id
+    customer = httpx.get(
+        f"{stripe_fake.upstream}/v1/customers/{customer_id}",
+        headers={"Authorization": f"Bearer {API_KEY}"},
+    ).json()
+    assert customer["email"] == "ap@acme.test"

@@ -125,8 +125,9 @@ def test_operator_creates_edits_retires_and_deletes_a_level(two_orgs):
     assert "0.5:10, 2:25, 100:100" in state.field_errors["credit_policy"]
     ServiceLevelsState.save.fn(state, {**bad, "availability_target": "99", "credit_policy": ""})
     assert "slug" in state.field_errors
-    ServiceLevelsState.save.fn(state, {**LEVEL_FORM, "credit_policy": "2:10, 1:20"})
-    assert "credit_policy.1.missed_by_up_to" in state.field_errors
+    result = ServiceLevelsState.save.fn(state, {**LEVEL_FORM, "credit_policy": "2:10, 1:20"})
+    assert state.field_errors["credit_policy"].startswith("Step 2: Must be larger than")
+    assert "Please correct the fields marked in red." in _event_names(result)
     assert state.form_open
     ServiceLevelsState.save.fn(state, LEVEL_FORM)
     assert not state.form_open and state.field_errors == {}
@@ -170,7 +171,8 @@ def test_operator_schedules_shows_and_deletes_a_price_version(two_orgs):
         "components.vcpu_hour",
         "components.gib_hour",
     ]
-    assert len(state.node_fields) == 20 and len(state.level_fields) == 8
+    assert len(state.node_fields) == 5 and len(state.level_fields) == 8
+    assert len(state.other_node_fields) == 15 and not state.other_node_errors
     form = _price_form(
         effective_from="2020-01-01T00:00",
         **{"components.node_hour.sandbox/s-2": "0", "components.feature_hour.log-agent": "x"},
@@ -186,6 +188,12 @@ def test_operator_schedules_shows_and_deletes_a_price_version(two_orgs):
     assert "more than 0" in state.field_errors["components.node_hour.sandbox/s-2"]
     PricesState.create.fn(state, _price_form(effective_from=""))
     assert "effective_from" in state.field_errors
+    PricesState.create.fn(state, _price_form(**{"components.node_hour.gke/e2-standard-2": "0"}))
+    assert state.other_node_errors
+    result = PricesState.create.fn(
+        state, _price_form(**{"components.level_base_monthly.gold": "1"})
+    )
+    assert "components.level_base_monthly.gold: No service level 'gold'." in _event_names(result)
     assert state.form_open
     result = PricesState.create.fn(
         state, _price_form(**{"components.node_hour.sandbox/s-2": "0.05"})

@@ -16,7 +16,7 @@ from sqlmodel import select
 from mkportal.db import session_scope
 from mkportal.models.base import utcnow
 from mkportal.models.billing import Credit, Invoice
-from mkportal.services import mail
+from mkportal.services import mail, operations
 from mkportal.services.billing import invoices, metering
 from mkportal.services.billing.money import parse_period, previous_period
 from mkportal.services.clusters import actions
@@ -24,6 +24,7 @@ from mkportal.services.clusters.spec import ClusterIn
 from mkportal.state.admin_billing import AdminBillingState, AdminCreditsState
 from mkportal.state.billing import BillingState
 from mkportal.state.cluster_detail import ClusterState
+from tests.unit.test_clusters import _run
 from tests.unit.test_handlers_authz import _event_names, make_state, session_for
 
 
@@ -300,8 +301,13 @@ def test_operator_adds_credits_with_inline_errors(billed, two_orgs):
     assert state.credit_org == acme
 
 
-def test_cluster_cost_impact_before_saving(two_orgs):
+def test_cluster_cost_impact_before_saving(two_orgs, monkeypatch):
+    for name, value in (("SANDBOX_CLUSTER_DELAY", "0"), ("SANDBOX_NODE_DELAY", "0")):
+        monkeypatch.setenv(name, value)
+    monkeypatch.setenv("PROVIDER_INLINE_WAIT", "5")
     cluster_id = _acme_cluster(two_orgs)
+    first_op = operations.list_operations(two_orgs["acme_member"], cluster_id=cluster_id).items[0]
+    assert _run(first_op.id) == "succeeded"
     state = make_state(ClusterState, session_for("member@acme.test"))
     state.router.page.params["cluster_id"] = cluster_id
     ClusterState.load.fn(state)

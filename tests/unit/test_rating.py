@@ -103,9 +103,9 @@ def test_a_cluster_created_mid_month_pays_a_prorated_base_fee(acme):
     make_cluster(acme, "web", created=OCT + 10 * 24 * H + 30 * timedelta(minutes=1))
     meter_month()
     base = lines_by(acme)[("web", "base", "standard", 1)]
-    # 21 days and 30 minutes: 505 hours started (the first one billed in full).
-    assert base.amount == money(Decimal(50) * 505 / OCT_HOURS) == Decimal("33.94")
-    assert "505 of 744 hours" in base.description
+    # Created at 00:30 on the 11th: 21 days of hours, the first one billed in full.
+    assert base.amount == money(Decimal(50) * 504 / OCT_HOURS) == Decimal("33.87")
+    assert "504 of 744 hours" in base.description
 
 
 def test_a_level_change_mid_month_splits_base_fee_and_surcharge(acme):
@@ -319,11 +319,14 @@ def test_every_hour_is_rated_once_across_two_price_versions(acme, change, cluste
         base = [x for x in lines if x.component == "base" and x.cluster_id == f"c{i}"]
         full = components.level_base_monthly[level]
         assert sum(x.amount for x in base) <= money(full) + Decimal("0.01")
+        if not full:
+            assert base == []
+            continue
         fraction = sum((x.quantity for x in base), Decimal(0))
         assert abs(fraction - Decimal(hours) / OCT_HOURS) <= Decimal("0.00001") * len(base)
 
 
-@DB_EXAMPLES
+@settings(DB_EXAMPLES, max_examples=6)
 @given(
     steps=st.lists(st.integers(min_value=1, max_value=200), min_size=1, max_size=6),
     nodes=st.integers(min_value=1, max_value=4),

@@ -1,13 +1,21 @@
-"""Invoice documents (HTML download) and re-sending an invoice email (operators)."""
+"""Invoice documents (HTML download), the billing contact, and re-sending invoices."""
 
 from fastapi import APIRouter, Depends
 from fastapi.responses import Response
+from pydantic import Field
 
 from mkportal.api.deps import current_actor
+from mkportal.api.schemas import Body
 from mkportal.services.actor import Actor
-from mkportal.services.billing import delivery, documents
+from mkportal.services.billing import delivery, documents, notices
 
 router = APIRouter(tags=["billing"])
+
+
+class BillingContactBody(Body):
+    """The address that receives invoices ("" to send them to the owners)."""
+
+    billing_email: str = Field(default="", max_length=254)
 
 
 @router.get(
@@ -23,6 +31,20 @@ def invoice_document(invoice_id: str, actor: Actor = Depends(current_actor)) -> 
         media_type="text/html; charset=utf-8",
         headers={"Content-Disposition": f'attachment; filename="{filename}"'},
     )
+
+
+@router.get("/billing/contact")
+def get_contact(actor: Actor = Depends(current_actor)) -> notices.BillingContact:
+    """Where your organisation's invoices and payment notices are emailed."""
+    return notices.get_billing_contact(actor)
+
+
+@router.put("/billing/contact")
+def put_contact(
+    body: BillingContactBody, actor: Actor = Depends(current_actor)
+) -> notices.BillingContact:
+    """Set the billing email (owners); an empty value sends invoices to the owners."""
+    return notices.set_billing_email(actor, body.billing_email)
 
 
 @router.post("/admin/billing/invoices/{invoice_id}/resend")

@@ -311,14 +311,14 @@ def render_text(invoice_id: str) -> str:
                 f" x {_price(ln.unit_price):>10} = {_amount(ln.amount):>12}"
                 f"  (v{ln.price_version})"
             )
-        out.append(f"  {'Subtotal ' + group.title:<86} {_amount(group.subtotal):>12}")
+        out.append(f"  {'Subtotal ' + group.title:<85} {_amount(group.subtotal):>12}")
         out.append("")
     if not doc.groups:
         out += ["No usage in this period.", ""]
     if doc.credits:
         out.append("Credits")
         for c in doc.credits:
-            out.append(f"  {c.reason[:80]:<86} -{_amount(c.amount):>11}")
+            out.append(f"  {c.reason[:85]:<85} {'-' + _amount(c.amount):>12}")
         note = _credit_note(doc)
         if note:
             out.append(f"  {note}")

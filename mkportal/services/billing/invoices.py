@@ -490,17 +490,29 @@ def get_invoice(actor: Actor, invoice_id: str) -> InvoiceDetail:
 
 
 def _settle(actor: Actor, invoice_id: str, new: str, detail: dict) -> InvoiceView:
+    """Check, update Stripe's copy (when Stripe is on), then move our invoice to `new`."""
+    from mkportal.services.billing import stripe_sync
+
     actor.require_operator()
     with session_scope() as s:
-        inv = s.exec(select(Invoice).where(Invoice.id == invoice_id).with_for_update()).first()
+        inv = s.get(Invoice, invoice_id)
         if inv is None:
             raise NotFound("Not found.")
+        if inv.status != new and not lifecycle.can_transition(inv.status, new):
+            raise Conflict(f"Invoice {inv.number} is {inv.status}; it cannot become {new}.")
+    remote = stripe_sync.void_remote if new == S.void else stripe_sync.mark_paid_remote
+    if remote(invoice_id):
+        detail = {**detail, "stripe": True}
+    with session_scope() as s:
+        inv = s.exec(select(Invoice).where(Invoice.id == invoice_id).with_for_update()).one()
         lifecycle.transition(s, inv, new, actor, detail)
         return invoice_view(inv, _org_name(s, inv.org_id))
 
 
 def mark_paid(actor: Actor, invoice_id: str) -> InvoiceView:
     """Record an invoice as paid outside Stripe, e.g. by bank transfer (operators only).
+
+    When Stripe is on, Stripe's copy is marked paid out of band first.
 
     Raises:
         NotFound: Not an operator, or no such invoice.
@@ -512,6 +524,8 @@ def mark_paid(actor: Actor, invoice_id: str) -> InvoiceView:
 
 def void(actor: Actor, invoice_id: str, reason: str) -> InvoiceView:
     """Void an issued invoice with a reason (operators only); it is audited with the reason.
+
+    When Stripe is on, Stripe's copy is voided first (so it can no longer be paid there).
 
     Raises:
         NotFound: Not an operator, or no such invoice.

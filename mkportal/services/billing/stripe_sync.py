@@ -514,11 +514,10 @@ def _apply(event_id: str, kind: str, obj: dict, reason: str) -> str:
             return "ignored"
         new = HANDLED.get(kind)
         inv = _find_invoice(s, obj) if new else None
-        if inv is None or (new == S.payment_failed and inv.status in (S.paid, S.void)):
-            s.add(StripeEvent(id=event_id[:255], type=kind[:100]))
-            return "ignored"
-        if new != S.payment_failed and not lifecycle.can_transition(inv.status, new):
-            log.info("stripe %s for invoice %s (%s) ignored", kind, inv.number, inv.status)
+        again = inv is not None and inv.status == new == S.payment_failed
+        if inv is None or not (again or lifecycle.can_transition(inv.status, new)):
+            if inv is not None:
+                log.info("stripe %s for invoice %s (%s) ignored", kind, inv.number, inv.status)
             s.add(StripeEvent(id=event_id[:255], type=kind[:100]))
             return "ignored"
         detail = {"stripe_event": event_id, "stripe_invoice_id": str(obj.get("id", ""))}
@@ -531,7 +530,7 @@ def _apply(event_id: str, kind: str, obj: dict, reason: str) -> str:
             inv.failure_reason = ""
         s.add(StripeEvent(id=event_id[:255], type=kind[:100]))
         if not lifecycle.transition(s, inv, new, STRIPE_ACTOR, detail):
-            # Only a further failed attempt gets here (paid/void repeats were ignored above).
+            # A further failed attempt (other repeats were ignored above).
             s.add(inv)
             audit.record(
                 s,
