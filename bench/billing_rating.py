@@ -1,4 +1,4 @@
-"""Rating a month for 10,000 clusters: 7.2 million hourly usage records on PostgreSQL.
+"""Rating a month for 10,000 clusters: 7.2 million hourly usage records (PostgreSQL, SQLite).
 
 The data set (September 2026, 30 days = 720 hours), exactly 7,200,000 `usage_record` rows:
 10,000 clusters in 100 organisations (100 each), every cluster with 720 rows, in three
@@ -13,8 +13,10 @@ Each cluster starts at a different hour; service levels cycle through zero, stan
 professional and premium; machine types through the sandbox catalog. A second price version
 takes effect on the 16th, so the month is rated in two intervals.
 
-The rows are loaded with COPY into a fresh database (indexes dropped during the load and
-rebuilt after, then ANALYZE). Then, in the same process and on the same rows: the rating of
+The rows are loaded into a fresh database: PostgreSQL with COPY, SQLite (the embedded
+default; skip it with ``BENCH_BILLING_SQLITE=0``) with executemany; secondary indexes are
+dropped during the load and rebuilt after, then ANALYZE. Then, in the same process and on
+the same rows: the rating of
 the whole month (`rating.rate`, all organisations) timed, its peak Python memory
 (tracemalloc, in a second run) and the growth of the process's peak RSS during the first
 run; one SQL aggregate ``SELECT org_id, component, sku, SUM(quantity) ... GROUP BY`` over the
@@ -25,10 +27,15 @@ too. Figures are printed, never asserted.
 from __future__ import annotations
 
 import io
+import os
 import resource
+import shutil
+import sqlite3
 import time
 import tracemalloc
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import psycopg
 
@@ -42,12 +49,24 @@ CLUSTERS = 10_000
 LEVELS = ("zero", "standard", "professional", "premium")
 MACHINES = ("s-2", "s-4", "m-4", "m-8", "c-16")
 FEATURES = ("ingress-controller", "cert-manager", "metrics-agent", "log-agent")
+END = START + timedelta(hours=HOURS)
 COLUMNS = "org_id, cluster_id, hour, service_level, component, sku, pool, quantity"
-USAGE_INDEXES = (
-    ("uq_usage_key", "CREATE UNIQUE INDEX uq_usage_key ON usage_record "
-     "(cluster_id, hour, component, sku, pool)"),
-    ("ix_usage_org_hour", "CREATE INDEX ix_usage_org_hour ON usage_record (org_id, hour)"),
-    ("ix_usage_hour", "CREATE INDEX ix_usage_hour ON usage_record (hour)"),
+CLUSTER_COLUMNS = (
+    "id, org_id, name, provider, region, version, current_version, service_level, status, "
+    "status_reason, features, feature_status, network, endpoint, provider_ref, credentials_enc, "
+    "credentials_kind, created_by, created_at, updated_at"
+)
+AGGREGATE = (
+    "SELECT org_id, component, sku, SUM(quantity) FROM usage_record "
+    "WHERE hour >= ? AND hour < ? GROUP BY org_id, component, sku"
+)
+USAGE_INDEXES = (  # (drop, create)
+    ("ALTER TABLE usage_record DROP CONSTRAINT uq_usage_key",
+     "ALTER TABLE usage_record ADD CONSTRAINT uq_usage_key "
+     "UNIQUE (cluster_id, hour, component, sku, pool)"),
+    ("DROP INDEX ix_usage_org_hour",
+     "CREATE INDEX ix_usage_org_hour ON usage_record (org_id, hour)"),
+    ("DROP INDEX ix_usage_hour", "CREATE INDEX ix_usage_hour ON usage_record (hour)"),
 )  # fmt: skip
 
 
@@ -75,66 +94,152 @@ def shape(i: int) -> tuple[int, list[tuple[str, str, str, int]]]:
     ]
 
 
-def _seed_orgs_and_clusters(url: str) -> list[tuple[str, str, str]]:
-    """Insert the organisations and clusters; return (org_id, cluster_id, level) per cluster."""
+def _rows_of_orgs_and_clusters() -> tuple[list[tuple], list[tuple]]:
+    """Return the organisation rows and the cluster rows (their columns as in the COPYs)."""
     from mkportal.models.base import new_id
 
-    orgs = [new_id() for _ in range(ORGS)]
-    clusters = []
     now = datetime.now(UTC)
-    with psycopg.connect(url) as conn, conn.cursor() as cur:
-        with cur.copy("COPY organization (id, name, slug, created_at) FROM STDIN") as cp:
-            for n, org in enumerate(orgs):
-                cp.write_row((org, f"Org {n:03d}", f"org-{n:03d}", now))
-        with cur.copy(
-            "COPY cluster (id, org_id, name, provider, region, version, current_version, "
-            "service_level, status, status_reason, features, feature_status, network, "
-            "endpoint, provider_ref, credentials_enc, credentials_kind, created_by, "
-            "created_at, updated_at) FROM STDIN"
-        ) as cp:
-            for i in range(CLUSTERS):
-                cid, org = new_id(), orgs[i % ORGS]
-                level = LEVELS[i % len(LEVELS)]
-                clusters.append((org, cid, level))
-                cp.write_row(
-                    (cid, org, f"c-{i:05d}", "sandbox", "ch-gva-2", "1.35", "1.35", level,
-                     "running", "", "[]", "{}", "{}", "", "", "", "", "bench", START, START)
-                )  # fmt: skip
-    return clusters
+    orgs = [(new_id(), f"Org {n:03d}", f"org-{n:03d}", now) for n in range(ORGS)]
+    clusters = [
+        (new_id(), orgs[i % ORGS][0], f"c-{i:05d}", "sandbox", "ch-gva-2", "1.35", "1.35",
+         LEVELS[i % len(LEVELS)], "running", "", "[]", "{}", "{}", "", "", "", "", "bench",
+         START, START)
+        for i in range(CLUSTERS)
+    ]  # fmt: skip
+    return orgs, clusters
 
 
-def _copy_usage(url: str, clusters: list[tuple[str, str, str]]) -> int:
-    """COPY the 7.2 million usage rows; return how many were written."""
-    hours = [(START + timedelta(hours=h)).strftime("%Y-%m-%d %H:%M:%S+00") for h in range(HOURS)]
-    written = 0
-    with psycopg.connect(url) as conn, conn.cursor() as cur:
-        for name, _ in USAGE_INDEXES:
-            cur.execute(f"DROP INDEX IF EXISTS {name}")
-        conn.commit()
-        with cur.copy(f"COPY usage_record ({COLUMNS}) FROM STDIN") as cp:
-            for i, (org, cid, _level) in enumerate(clusters):
-                alive, items = shape(i)
-                first = (i * 37) % (HOURS - alive + 1)
-                level = items[0][1]
+def _usage_rows(clusters: list[tuple], stamp: Callable[[int], str]) -> Iterator[tuple]:
+    """Yield the usage rows (columns as in `COLUMNS`); `stamp(h)` formats hour h."""
+    hours = [stamp(h) for h in range(HOURS)]
+    for i, cluster in enumerate(clusters):
+        cid, org = cluster[0], cluster[1]
+        alive, items = shape(i)
+        first = (i * 37) % (HOURS - alive + 1)
+        level = items[0][1]
+        for h in range(first, first + alive):
+            for component, sku, pool, qty in items:
+                yield org, cid, hours[h], level, component, sku, pool, qty
+
+
+class Postgres:
+    """A fresh PostgreSQL database loaded with COPY."""
+
+    name = "postgresql"
+
+    def __init__(self) -> None:
+        self.url = create_pg_database()
+
+    def env(self) -> dict:
+        return scratch_env(DATABASE_URL=self.url)
+
+    def load(self) -> int:
+        orgs, clusters = _rows_of_orgs_and_clusters()
+        written = 0
+        with psycopg.connect(self.url) as conn, conn.cursor() as cur:
+            with cur.copy("COPY organization (id, name, slug, created_at) FROM STDIN") as cp:
+                for row in orgs:
+                    cp.write_row(row)
+            with cur.copy(f"COPY cluster ({CLUSTER_COLUMNS}) FROM STDIN") as cp:
+                for row in clusters:
+                    cp.write_row(row)
+            for drop, _ in USAGE_INDEXES:
+                cur.execute(drop)
+            conn.commit()
+            with cur.copy(f"COPY usage_record ({COLUMNS}) FROM STDIN") as cp:
                 buf = io.StringIO()
-                for h in range(first, first + alive):
-                    stamp = hours[h]
-                    for component, sku, pool, qty in items:
-                        buf.write(
-                            f"{org}\t{cid}\t{stamp}\t{level}\t{component}\t{sku}\t{pool}\t{qty}\n"
-                        )
-                written += alive * len(items)
+                rows = _usage_rows(
+                    clusters,
+                    lambda h: (START + timedelta(hours=h)).strftime("%Y-%m-%d %H:%M:%S+00"),
+                )
+                for row in rows:
+                    buf.write("\t".join(map(str, row)) + "\n")
+                    written += 1
+                    if written % 100_000 == 0:
+                        cp.write(buf.getvalue())
+                        buf = io.StringIO()
                 cp.write(buf.getvalue())
-        conn.commit()
-    return written
+            conn.commit()
+        return written
+
+    def index(self) -> None:
+        with psycopg.connect(self.url, autocommit=True) as conn:
+            conn.execute("SET maintenance_work_mem = '256MB'")
+            for _, create in USAGE_INDEXES:
+                conn.execute(create)
+            conn.execute("ANALYZE usage_record")
+
+    def aggregate(self) -> tuple[float, int]:
+        with psycopg.connect(self.url) as conn:
+            started = time.perf_counter()
+            rows = conn.execute(AGGREGATE.replace("?", "%s"), (START, END)).fetchall()
+            return time.perf_counter() - started, len(rows)
+
+    def close(self) -> None:
+        drop_pg_database(self.url)
 
 
-def _rebuild_indexes(url: str) -> None:
-    with psycopg.connect(url, autocommit=True) as conn:
-        conn.execute("SET maintenance_work_mem = '256MB'")
-        for _, ddl in USAGE_INDEXES:
-            conn.execute(ddl)
-        conn.execute("ANALYZE usage_record")
+class Sqlite:
+    """The embedded default: a SQLite file, loaded with executemany."""
+
+    name = "sqlite"
+
+    def __init__(self) -> None:
+        self._env = scratch_env()
+
+    def env(self) -> dict:
+        return self._env
+
+    def _connect(self) -> sqlite3.Connection:
+        from mkportal.settings import get_settings
+
+        url = get_settings().database_url
+        return sqlite3.connect(url.removeprefix("sqlite:///"))
+
+    def load(self) -> int:
+        orgs, clusters = _rows_of_orgs_and_clusters()
+        fmt = "%Y-%m-%d %H:%M:%S.%f"
+        conn = self._connect()
+        conn.execute("PRAGMA synchronous = OFF")
+        with conn:
+            conn.executemany(
+                "INSERT INTO organization (id, name, slug, created_at) VALUES (?, ?, ?, ?)",
+                [(*row[:3], row[3].strftime(fmt)) for row in orgs],
+            )
+            conn.executemany(
+                f"INSERT INTO cluster ({CLUSTER_COLUMNS}) VALUES ({', '.join('?' * 20)})",
+                [(*row[:18], START.strftime(fmt), START.strftime(fmt)) for row in clusters],
+            )
+            for drop, _ in USAGE_INDEXES[1:]:  # the unique key is part of the table on SQLite
+                conn.execute(drop)
+        rows = _usage_rows(clusters, lambda h: (START + timedelta(hours=h)).strftime(fmt))
+        with conn:
+            cur = conn.executemany(
+                f"INSERT INTO usage_record ({COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)", rows
+            )
+            written = cur.rowcount
+        conn.close()
+        return written
+
+    def index(self) -> None:
+        conn = self._connect()
+        with conn:
+            for _, create in USAGE_INDEXES[1:]:
+                conn.execute(create)
+            conn.execute("ANALYZE")
+        conn.close()
+
+    def aggregate(self) -> tuple[float, int]:
+        fmt = "%Y-%m-%d %H:%M:%S.%f"
+        conn = self._connect()
+        started = time.perf_counter()
+        rows = conn.execute(AGGREGATE, (START.strftime(fmt), END.strftime(fmt))).fetchall()
+        seconds = time.perf_counter() - started
+        conn.close()
+        return seconds, len(rows)
+
+    def close(self) -> None:
+        shutil.rmtree(Path(self._env["MKPORTAL_VAR"]).parent, ignore_errors=True)
 
 
 def _second_price_version() -> None:
@@ -160,22 +265,10 @@ def _second_price_version() -> None:
         )
 
 
-def _sql_aggregate(url: str) -> tuple[float, int]:
-    end = START + timedelta(hours=HOURS)
-    with psycopg.connect(url) as conn:
-        started = time.perf_counter()
-        rows = conn.execute(
-            "SELECT org_id, component, sku, SUM(quantity) FROM usage_record "
-            "WHERE hour >= %s AND hour < %s GROUP BY org_id, component, sku",
-            (START, end),
-        ).fetchall()
-        return time.perf_counter() - started, len(rows)
-
-
-def measure() -> dict:
-    url = create_pg_database()
+def run(db: Postgres | Sqlite) -> dict:
+    """Load the month into `db`, rate it and aggregate it; return the figures."""
     try:
-        apply_env(scratch_env(DATABASE_URL=url))
+        apply_env(db.env())
         from mkportal.migrate import upgrade
         from mkportal.services.actor import Actor
         from mkportal.services.billing import invoices, rating
@@ -183,14 +276,13 @@ def measure() -> dict:
         upgrade()
         _second_price_version()
         started = time.perf_counter()
-        clusters = _seed_orgs_and_clusters(url)
-        rows = _copy_usage(url, clusters)
+        rows = db.load()
         loaded = time.perf_counter() - started
         started = time.perf_counter()
-        _rebuild_indexes(url)
+        db.index()
         indexed = time.perf_counter() - started
 
-        sql_first, groups = _sql_aggregate(url)  # warms the cache like the rating's first scan
+        sql_first, groups = db.aggregate()  # warms the cache like the rating's first scan
 
         rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
         started = time.perf_counter()
@@ -201,7 +293,7 @@ def measure() -> dict:
         total = sum(c.subtotal for c in charges.values())
         del charges
 
-        sql_seconds, groups = _sql_aggregate(url)
+        sql_seconds, groups = db.aggregate()
 
         tracemalloc.start()
         rating.rate(PERIOD)
@@ -215,13 +307,10 @@ def measure() -> dict:
         from mkportal.db import reset_engine
 
         reset_engine()
-        drop_pg_database(url)
+        db.close()
     return {
-        "database": "postgresql",
         "usage_rows": rows,
-        "clusters": CLUSTERS,
-        "orgs": ORGS,
-        "load_copy_s": round(loaded, 1),
+        "load_s": round(loaded, 1),
         "load_indexes_analyze_s": round(indexed, 1),
         "rate_month_s": round(rate_seconds, 2),
         "rate_month_lines": lines,
@@ -234,8 +323,16 @@ def measure() -> dict:
         "ratio_rate_to_sql": round(rate_seconds / sql_seconds, 2),
         "write_100_drafts_s": round(drafts_seconds, 2),
         "drafts_written": len(ids),
-        "drafts_created": counts["created"],
     }
+
+
+def measure() -> dict:
+    """Run on PostgreSQL, and on SQLite unless ``BENCH_BILLING_SQLITE=0``."""
+    figures = {"clusters": CLUSTERS, "orgs": ORGS}
+    figures |= {f"pg_{k}": v for k, v in run(Postgres()).items()}
+    if os.environ.get("BENCH_BILLING_SQLITE", "1") != "0":
+        figures |= {f"sqlite_{k}": v for k, v in run(Sqlite()).items()}
+    return figures
 
 
 if __name__ == "__main__":

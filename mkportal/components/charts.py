@@ -89,6 +89,8 @@ def usage_figure(rows: Iterable[dict], currency: str = "CHF") -> go.Figure:
             y=[_num(by_cluster.get(c, 0)) for c in clusters],
             marker_color=COMPONENT_COLORS.get(comp),
             hovertemplate="%{x}: %{y:.2f} " + currency + "<extra>%{fullData.name}</extra>",
+            # A few clusters get narrower bars instead of bars across the whole chart.
+            width=0.3 if len(clusters) <= 3 else None,
         )
     return _layout(fig, currency, stacked=True)
 

@@ -72,13 +72,12 @@ def _estimate() -> rx.Component:
         rx.cond(
             S.estimate_clusters.length() > 0,
             data_table(
-                ["Cluster", "So far", "Projected", "Items"],
+                ["Cluster", "So far", "Projected for the month"],
                 S.estimate_clusters,
                 lambda c: rx.table.row(
                     rx.table.cell(c["cluster"]),
                     rx.table.cell(c["to_date"]),
                     rx.table.cell(c["projected"]),
-                    rx.table.cell(c["items"]),
                 ),
             ),
             rx.text(

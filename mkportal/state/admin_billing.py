@@ -325,6 +325,10 @@ class AdminCreditsState(PagedMixin, SessionState):
         self.page = 1
         page = credits.list_credits(actor, page=1, per_page=PER_PAGE)
         self.credits = [credit_row(c) for c in self._paged(page)]
-        return rx.toast.success(
-            f"Credit of {amount(view.amount)} for {view.org_name} ({view.period}) added."
-        )
+        return [
+            rx.set_value("credit-amount", ""),
+            rx.set_value("credit-reason", ""),
+            rx.toast.success(
+                f"Credit of {amount(view.amount)} for {view.org_name} ({view.period}) added."
+            ),
+        ]

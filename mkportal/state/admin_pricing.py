@@ -215,6 +215,7 @@ class ServiceLevelsState(PagedMixin, SessionState):
         """Create the level, or save the changes to the one being edited."""
         actor.require_operator()
         self.field_errors = {}
+        form = form if isinstance(form, dict) else {}
         try:
             values = self._values(form)
             if self.editing:
@@ -529,7 +530,7 @@ class PricesState(PagedMixin, SessionState):
         """Schedule the new version from the form."""
         actor.require_operator()
         self.field_errors = {}
-        body = version_body(form)
+        body = version_body(form if isinstance(form, dict) else {})
         if not body["currency"]:
             body.pop("currency")
         try:

@@ -90,19 +90,17 @@ def estimate_by_cluster(est) -> list[dict[str, str]]:  # noqa: ANN001
     sums: dict[str, list] = {}
     for line in est.lines:
         key = line.cluster_id or line.cluster_name
-        entry = sums.setdefault(key, [line.cluster_name, Decimal(0), Decimal(0), 0])
+        entry = sums.setdefault(key, [line.cluster_name, Decimal(0), Decimal(0)])
         entry[1] += line.to_date
         entry[2] += line.projected
-        entry[3] += 1
     rows = sorted(sums.values(), key=lambda e: (-e[2], e[0]))
     return [
         {
             "cluster": name or "(organisation)",
             "to_date": amount(to_date, est.currency),
             "projected": amount(projected, est.currency),
-            "items": str(count),
         }
-        for name, to_date, projected, count in rows
+        for name, to_date, projected in rows
     ]
 
 

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import uuid
+from decimal import Decimal
 
 import reflex as rx
 
 from mkportal import routes
 from mkportal.services.actor import Actor
+from mkportal.services.billing.money import money
 from mkportal.services.catalog import FEATURES_BY_SLUG, catalog_json
 from mkportal.services.clusters import actions
-from mkportal.services.clusters.pricing import quote
+from mkportal.services.clusters.pricing import HOURS_PER_MONTH, quote
 from mkportal.services.clusters.spec import DEFAULT_NETWORK, ClusterIn, parse
 from mkportal.state.guard import authed
 from mkportal.state.pool_editor import PoolEditorMixin, new_pool, pool_body, provider_catalog
@@ -41,15 +43,17 @@ class FeaturePickerMixin(rx.State, mixin=True):
         """React to a changed selection (a hook for subclasses)."""
 
     def _load_features(self) -> None:
+        cat = catalog_json()
         self.feature_options = [
             {
                 "slug": f["slug"],
                 "name": f["name"],
                 "description": f["description"],
-                "price": f"{float(f['hourly_price']) * 730:.2f} CHF/month",
+                "price": f"{money(Decimal(f['hourly_price']) * HOURS_PER_MONTH):,.2f} "
+                f"{cat['currency']}/month",
                 "needs": ", ".join(FEATURES_BY_SLUG[d].name for d in f["depends_on"]),
             }
-            for f in catalog_json()["features"]
+            for f in cat["features"]
         ]
 
     @rx.event
@@ -131,7 +135,8 @@ class NewClusterState(FeaturePickerMixin, PoolEditorMixin, SessionState):
         ]
         self._load_features()
         self.name, self.features, self.field_errors, self.pools = "", [], {}, []
-        self.service_level = "standard"
+        offered = [lv["value"] for lv in self.level_options]
+        self.service_level = "standard" if "standard" in offered else (offered or [""])[0]
         self.cni, self.pod_cidr, self.service_cidr = (
             DEFAULT_NETWORK["cni"],
             DEFAULT_NETWORK["pod_cidr"],

@@ -15,6 +15,12 @@ pytestmark = pytest.mark.e2e
 OPERATOR = "operator@vshn.mkportal.local"
 
 
+def _toasts_gone(page: Page) -> None:
+    """Wait until the toasts (which pause while hovered) no longer cover the buttons."""
+    page.mouse.move(5, 5)
+    expect(page.locator("[data-sonner-toast]")).to_have_count(0, timeout=20_000)
+
+
 def test_operator_schedules_a_price_version_for_tomorrow(page: Page, portal):
     sign_in(page, portal, OPERATOR)
     page.get_by_role("link", name="Prices").click()
@@ -140,12 +146,14 @@ def test_operator_creates_and_edits_a_level_with_inline_errors(page: Page, porta
     gold = page.get_by_test_id("gold")
     expect(gold).to_contain_text("99.95 %")
     expect(gold).to_contain_text("0.05:10, 0.5:50, 100:100")
+    _toasts_gone(page)
     gold.get_by_role("button", name="Edit").click()
     expect(page.get_by_label("Name", exact=True)).to_have_value("Gold")
     page.get_by_label("Support hours").fill("24x7 with a named engineer")
     page.get_by_role("button", name="Save changes").click()
     expect(gold).to_contain_text("24x7 with a named engineer")
     shot(page, "admin-service-levels-gold")
+    _toasts_gone(page)
     gold.get_by_role("button", name="Delete").click()
     page.get_by_role("alertdialog").get_by_role("button", name="Delete").click()
     expect(page.get_by_test_id("gold")).to_have_count(0)

@@ -158,7 +158,7 @@ def test_operator_bills_the_month_and_the_customer_sees_the_invoice(
     expect(month_input).to_have_value(last_month["period"])
     month_input.fill(datetime.now(UTC).strftime("%Y-%m"))
     page.get_by_role("button", name="Run billing").click()
-    expect(page.get_by_text("is not over yet")).to_be_visible()
+    expect(page.get_by_role("alert").filter(has_text="is not over yet")).to_be_visible()
     month_input.fill(last_month["period"])
     page.get_by_role("button", name="Run billing").click()
     expect(page.get_by_test_id("run-result")).to_contain_text(
@@ -195,7 +195,9 @@ def test_operator_bills_the_month_and_the_customer_sees_the_invoice(
     expect(chart.locator(".main-svg").first).to_be_visible(timeout=30_000)
     expect(chart.locator(".bars path").first).to_be_visible()
     expect(chart.get_by_text(last_month["name"])).to_be_visible()
-    expect(page.get_by_test_id("history-chart").locator(".bars path").first).to_be_visible()
+    history = page.get_by_test_id("history-chart")
+    expect(history.locator(".xtick", has_text=last_month["period"])).to_be_visible()
+    expect(history.locator(".legendtext", has_text="sent")).to_be_visible()
     shot(page, "billing-customer")
 
 
@@ -209,7 +211,7 @@ def test_operator_adds_a_credit_and_resends_an_invoice(page: Page, portal, last_
     page.get_by_label("Amount").fill("-3")
     page.get_by_label("Reason (shown on the invoice)").fill("Outage")
     page.get_by_role("button", name="Add credit").click()
-    expect(page.get_by_text("A credit must be more than 0.")).to_be_visible()
+    expect(page.get_by_text("A credit must be more than 0.", exact=True)).to_be_visible()
     reason = f"Outage of 3 hours ({uuid.uuid4().hex[:4]})"
     page.get_by_label("Amount").fill("15.00")
     page.get_by_label("Reason (shown on the invoice)").fill(reason)
@@ -217,7 +219,8 @@ def test_operator_adds_a_credit_and_resends_an_invoice(page: Page, portal, last_
     credit = page.locator("tr", has_text=reason)
     expect(credit).to_contain_text("Demo Org")
     expect(credit).to_contain_text("15.00")
-    expect(page.get_by_text("A credit must be more than 0.")).to_be_hidden()
+    expect(page.get_by_text("A credit must be more than 0.", exact=True)).to_be_hidden()
+    expect(page.get_by_label("Amount")).to_have_value("")
 
     row = page.locator(f"tr[data-invoice='{number}']")
     row.get_by_role("button", name="Re-send").click()

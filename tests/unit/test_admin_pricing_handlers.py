@@ -116,6 +116,8 @@ def test_operator_creates_edits_retires_and_deletes_a_level(two_orgs):
     assert state.levels[1]["target"] == "99 %" and state.levels[0]["target"] == "best effort"
     assert state.levels[1]["policy"] == "0.5:10, 2:25, 100:100"
     ServiceLevelsState.new_level.fn(state)
+    ServiceLevelsState.save.fn(state, "not a form")
+    assert {"slug", "name"} <= set(state.field_errors)
     assert (
         state.form_open and state.editing == "" and state.form["maintenance_mode"] == "unattended"
     )
@@ -186,6 +188,8 @@ def test_operator_schedules_shows_and_deletes_a_price_version(two_orgs):
     assert "more than 0" in state.field_errors["components.node_hour.sandbox/s-2"]
     PricesState.create.fn(state, _price_form(**{"components.node_hour.sandbox/s-2": "0"}))
     assert "more than 0" in state.field_errors["components.node_hour.sandbox/s-2"]
+    PricesState.create.fn(state, ["not", "a", "form"])
+    assert "effective_from" in state.field_errors
     PricesState.create.fn(state, _price_form(effective_from=""))
     assert "effective_from" in state.field_errors
     PricesState.create.fn(state, _price_form(**{"components.node_hour.gke/e2-standard-2": "0"}))

@@ -253,7 +253,7 @@ def test_rotate_credentials_changes_the_token(two_orgs):
     assert before != after
 
 
-def test_estimate_is_decimal():
+def test_estimate_is_decimal(db):
     est = estimate(CATALOG, [("s-2", 2)], ["ingress-controller"], "professional")
     # (2 x 0.045 + 0.020) CHF/h x 730 h = 80.30; + 150 base fee + 10 % of 80.30 = 238.33
     assert str(est.monthly_total) == "238.33"

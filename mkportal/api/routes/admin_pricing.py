@@ -33,9 +33,7 @@ def list_levels(actor: Actor = Depends(operator_actor)) -> list[ServiceLevelView
 
 
 @router.post(LEVELS, status_code=201)
-def create_level(
-    body: ServiceLevelIn, actor: Actor = Depends(operator_actor)
-) -> ServiceLevelView:
+def create_level(body: ServiceLevelIn, actor: Actor = Depends(operator_actor)) -> ServiceLevelView:
     """Create a service level; it is offered for new clusters at once."""
     return service_levels.create_level(actor, body)
 

@@ -17,12 +17,12 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 
-from sqlalchemy import delete, func
+from sqlalchemy import delete, func, insert
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from mkportal.db import session_scope
-from mkportal.models.base import utcnow
+from mkportal.models.base import new_id, utcnow
 from mkportal.models.billing import Credit, Invoice, InvoiceLine, InvoiceStatus, UsageRecord
 from mkportal.models.org import Organization
 from mkportal.services import audit
@@ -249,23 +249,27 @@ def write_draft(
         if inv.status != S.draft:
             return inv.id, "unchanged"
         s.exec(delete(InvoiceLine).where(col(InvoiceLine.invoice_id) == inv.id))
-        for position, line in enumerate(charges.lines, start=1):
-            s.add(
-                InvoiceLine(
-                    invoice_id=inv.id,
-                    position=position,
-                    cluster_id=line.cluster_id,
-                    cluster_name=line.cluster_name[:40],
-                    component=line.component,
-                    sku=line.sku[:100],
-                    description=line.description,
-                    quantity=line.quantity,
-                    unit=line.unit,
-                    unit_price=line.unit_price,
-                    amount=line.amount,
-                    price_version=line.price_version,
-                )
-            )
+        rows = [
+            {
+                "id": new_id(),
+                "invoice_id": inv.id,
+                "position": position,
+                "cluster_id": line.cluster_id,
+                "cluster_name": line.cluster_name[:40],
+                "component": line.component,
+                "sku": line.sku[:100],
+                "description": line.description,
+                "quantity": line.quantity,
+                "unit": line.unit,
+                "unit_price": line.unit_price,
+                "amount": line.amount,
+                "price_version": line.price_version,
+                "stripe_item_id": "",
+            }
+            for position, line in enumerate(charges.lines, start=1)
+        ]
+        if rows:
+            s.connection().execute(insert(InvoiceLine.__table__), rows)
         _sync_slo_credits(s, actor, org_id, period, charges.slo_credits)
         s.flush()
         credits = [c.amount for c in credits_of(s, org_id, period)]
