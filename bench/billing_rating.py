@@ -27,6 +27,7 @@ too. Figures are printed, never asserted.
 from __future__ import annotations
 
 import io
+import multiprocessing
 import os
 import resource
 import shutil
@@ -326,12 +327,24 @@ def run(db: Postgres | Sqlite) -> dict:
     }
 
 
+def _run_named(name: str) -> dict:
+    return run(Postgres() if name == "postgresql" else Sqlite())
+
+
 def measure() -> dict:
-    """Run on PostgreSQL, and on SQLite unless ``BENCH_BILLING_SQLITE=0``."""
+    """Run on PostgreSQL, and on SQLite unless ``BENCH_BILLING_SQLITE=0``.
+
+    Each database is measured in a fresh child process, so that its peak RSS is its own.
+    """
     figures = {"clusters": CLUSTERS, "orgs": ORGS}
-    figures |= {f"pg_{k}": v for k, v in run(Postgres()).items()}
-    if os.environ.get("BENCH_BILLING_SQLITE", "1") != "0":
-        figures |= {f"sqlite_{k}": v for k, v in run(Sqlite()).items()}
+    names = ["postgresql"] + (
+        ["sqlite"] if os.environ.get("BENCH_BILLING_SQLITE", "1") != "0" else []
+    )
+    for name in names:
+        with multiprocessing.get_context("fork").Pool(1) as pool:
+            result = pool.apply(_run_named, (name,))
+        prefix = "pg" if name == "postgresql" else name
+        figures |= {f"{prefix}_{k}": v for k, v in result.items()}
     return figures
 
 

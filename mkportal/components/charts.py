@@ -38,6 +38,7 @@ STATUS_COLORS = {
     "void": "#d9d9e0",
 }
 OUTSTANDING_COLOR = "#f76b15"
+MAX_CLUSTERS = 20
 
 
 def _layout(fig: go.Figure, currency: str, *, stacked: bool, height: int = 320) -> go.Figure:
@@ -69,8 +70,8 @@ def usage_figure(rows: Iterable[dict], currency: str = "CHF") -> go.Figure:
         currency: The axis title.
 
     """
-    rows = list(rows)
-    clusters = sorted({r["cluster"] for r in rows})
+    rows = _top_clusters(list(rows))
+    clusters = list(dict.fromkeys(r["cluster"] for r in rows))
     order = list(COMPONENT_NAMES)
     components = sorted(
         {r["component"] for r in rows}, key=lambda c: (order.index(c) if c in order else 99, c)
@@ -92,7 +93,27 @@ def usage_figure(rows: Iterable[dict], currency: str = "CHF") -> go.Figure:
             # A few clusters get narrower bars instead of bars across the whole chart.
             width=0.3 if len(clusters) <= 3 else None,
         )
-    return _layout(fig, currency, stacked=True)
+    fig = _layout(fig, currency, stacked=True)
+    if len(clusters) > 12:
+        fig.update_xaxes(tickangle=-45)
+    return fig
+
+
+def _top_clusters(rows: list[dict], top: int = MAX_CLUSTERS) -> list[dict]:
+    """Keep the `top` most expensive clusters (by name) and sum the others into one bar."""
+    totals: dict[str, Decimal] = {}
+    for r in rows:
+        totals[r["cluster"]] = totals.get(r["cluster"], Decimal(0)) + Decimal(str(r["amount"]))
+    ranked = sorted(totals, key=lambda c: (-totals[c], c))
+    if len(ranked) <= top:
+        keep = sorted(ranked)
+        return sorted(rows, key=lambda r: keep.index(r["cluster"]))
+    keep = sorted(ranked[:top])
+    other = f"{len(ranked) - top} other clusters"
+    out = [r for r in rows if r["cluster"] in keep]
+    out.sort(key=lambda r: keep.index(r["cluster"]))
+    out += [{**r, "cluster": other} for r in rows if r["cluster"] not in keep]
+    return out
 
 
 def history_figure(

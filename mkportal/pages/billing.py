@@ -41,7 +41,19 @@ def figure(label: str, value: rx.Var, test_id: str, hint: rx.Var | str = "") -> 
     )
 
 
+def _loading(text: str) -> rx.Component:
+    return rx.hstack(rx.spinner(size="2"), rx.text(text, size="2"), padding="1rem", role="status")
+
+
 def _estimate() -> rx.Component:
+    return rx.cond(
+        S.estimate.contains("period"),
+        _estimate_card(),
+        rx.card(_loading("Rating this month's usage…"), width="100%"),
+    )
+
+
+def _estimate_card() -> rx.Component:
     e = S.estimate
     return rx.card(
         rx.hstack(
@@ -105,16 +117,22 @@ def _usage() -> rx.Component:
             width="100%",
         ),
         rx.cond(
-            S.usage_rows > 0,
-            rx.vstack(
-                rx.text("Total: ", rx.text.strong(S.usage_total), size="2"),
-                chart(S.usage_chart, "usage-chart", "Charges per cluster, stacked by component"),
-                width="100%",
-            ),
-            empty_state(
-                "chart-column",
-                "No usage in this month",
-                "Charges appear here once a cluster has run for an hour.",
+            ~S.usage_ready,
+            _loading("Rating the usage…"),
+            rx.cond(
+                S.usage_rows > 0,
+                rx.vstack(
+                    rx.text("Total: ", rx.text.strong(S.usage_total), size="2"),
+                    chart(
+                        S.usage_chart, "usage-chart", "Charges per cluster, stacked by component"
+                    ),
+                    width="100%",
+                ),
+                empty_state(
+                    "chart-column",
+                    "No usage in this month",
+                    "Charges appear here once a cluster has run for an hour.",
+                ),
             ),
         ),
         width="100%",
@@ -125,9 +143,13 @@ def _history() -> rx.Component:
     return rx.card(
         rx.heading("Last 12 months", size="4"),
         rx.cond(
-            S.history.length() > 0,
-            chart(S.history_chart, "history-chart", "Invoiced amount per month"),
-            rx.text("No history yet.", size="2", color_scheme="gray"),
+            ~S.history_ready,
+            _loading("Reading the history…"),
+            rx.cond(
+                S.history.length() > 0,
+                chart(S.history_chart, "history-chart", "Invoiced amount per month"),
+                rx.text("No history yet.", size="2", color_scheme="gray"),
+            ),
         ),
         width="100%",
     )
@@ -136,13 +158,14 @@ def _history() -> rx.Component:
 def _invoice_row(i: rx.Var) -> rx.Component:
     return rx.table.row(
         rx.table.cell(
-            rx.link(i["number"], on_click=S.open_invoice(i["id"]), cursor="pointer", weight="bold")
+            rx.link(i["number"], on_click=S.open_invoice(i["id"]), cursor="pointer", weight="bold"),
+            white_space="nowrap",
         ),
-        rx.table.cell(i["month"]),
+        rx.table.cell(i["month"], white_space="nowrap"),
         rx.table.cell(invoice_badge(i["status"])),
-        rx.table.cell(i["total"], text_align="right"),
-        rx.table.cell(i["finalized_at"]),
-        rx.table.cell(i["paid_at"]),
+        rx.table.cell(i["total"], text_align="right", white_space="nowrap"),
+        rx.table.cell(i["issued_on"], white_space="nowrap"),
+        rx.table.cell(i["paid_on"], white_space="nowrap"),
         rx.table.cell(
             rx.hstack(
                 rx.button("View", size="1", variant="soft", on_click=S.open_invoice(i["id"])),

@@ -24,6 +24,7 @@ from mkportal.state.session import SessionState
 REFRESH_SECONDS = 15.0
 HISTORY_MONTHS = 12
 PER_PAGE = 12
+TOP_CLUSTERS = 10
 
 
 def recent_periods(now: datetime, months: int = HISTORY_MONTHS) -> list[str]:
@@ -64,6 +65,8 @@ def invoice_row(v) -> dict[str, str]:  # noqa: ANN001
         "finalized_at": when(v.finalized_at),
         "sent_at": when(v.sent_at),
         "paid_at": when(v.paid_at),
+        "issued_on": v.finalized_at.strftime("%Y-%m-%d") if v.finalized_at else "",
+        "paid_on": v.paid_at.strftime("%Y-%m-%d") if v.paid_at else "",
         "stripe_url": v.stripe_url or "",
         "failure_reason": v.failure_reason or "",
     }
@@ -86,7 +89,10 @@ def credit_row(c) -> dict[str, str]:  # noqa: ANN001
 
 
 def estimate_by_cluster(est) -> list[dict[str, str]]:  # noqa: ANN001
-    """Sum a `MonthEstimate`'s lines per cluster (to date and projected), largest first."""
+    """Sum a `MonthEstimate`'s lines per cluster, largest projection first.
+
+    Beyond the first ten clusters the rest are summed into one row.
+    """
     sums: dict[str, list] = {}
     for line in est.lines:
         key = line.cluster_id or line.cluster_name
@@ -94,6 +100,15 @@ def estimate_by_cluster(est) -> list[dict[str, str]]:  # noqa: ANN001
         entry[1] += line.to_date
         entry[2] += line.projected
     rows = sorted(sums.values(), key=lambda e: (-e[2], e[0]))
+    if len(rows) > TOP_CLUSTERS:
+        rest = rows[TOP_CLUSTERS:]
+        rows = rows[:TOP_CLUSTERS] + [
+            [
+                f"{len(rest)} other clusters",
+                sum((e[1] for e in rest), Decimal(0)),
+                sum((e[2] for e in rest), Decimal(0)),
+            ]
+        ]
     return [
         {
             "cluster": name or "(organisation)",
@@ -114,6 +129,8 @@ class BillingState(PagedMixin, LiveMixin, SessionState):
     usage_chart: go.Figure = go.Figure()
     usage_total: str = ""
     usage_rows: int = 0
+    usage_ready: bool = False
+    history_ready: bool = False
     history_chart: go.Figure = go.Figure()
     history: list[dict[str, str]] = []
     invoices: list[dict[str, str]] = []
@@ -125,12 +142,22 @@ class BillingState(PagedMixin, LiveMixin, SessionState):
     next_price_header: str = ""
     first_invoice: str = ""
     _currency: str = "CHF"
+    _usage_now: list[dict] = []
+    _history_key: str = ""
 
-    def _fetch(self, token: str, key: str):  # noqa: ANN202
+    def _fetch(self, token: str, key: str) -> tuple:
+        """Rate this month so far (and, once per visit, the 12-month history), off the lock."""
         actor = auth.session_actor(token)
-        return estimate.running_estimate(actor)
+        history = None
+        if self._history_key != key:
+            history = reports.monthly_totals(actor, months=HISTORY_MONTHS)
+        return estimate.running_estimate(actor), history, key
 
-    def _apply(self, est) -> bool:  # noqa: ANN001
+    def _apply(self, data: tuple) -> bool:
+        est, history, key = data
+        if history is not None:
+            self._show_history(history)
+            self._history_key = key
         cur = self._currency = est.currency
         self.estimate = {
             "period": est.period,
@@ -140,14 +167,12 @@ class BillingState(PagedMixin, LiveMixin, SessionState):
             "updated": when(utcnow()),
         }
         self.estimate_clusters = estimate_by_cluster(est)
+        self._usage_now = [
+            {"cluster": ln.cluster_name, "component": ln.component, "amount": ln.to_date}
+            for ln in est.lines
+        ]
         if self.usage_period == est.period:
-            self._show_usage(
-                [
-                    {"cluster": ln.cluster_name, "component": ln.component, "amount": ln.to_date}
-                    for ln in est.lines
-                ],
-                cur,
-            )
+            self._show_usage(self._usage_now, cur)
         return False
 
     def _idle_seconds(self) -> float:
@@ -157,12 +182,13 @@ class BillingState(PagedMixin, LiveMixin, SessionState):
         total = sum((Decimal(str(r["amount"])) for r in rows), Decimal(0))
         rows = [r for r in rows if Decimal(str(r["amount"])) != 0]
         self.usage_rows = len(rows)
+        self.usage_ready = True
         self.usage_total = amount(total, currency)
         self.usage_chart = usage_figure(rows, currency)
 
-    def _usage(self, actor: Actor, est) -> None:  # noqa: ANN001
-        if est is not None and self.usage_period == est.period:
-            self._apply(est)
+    def _usage(self, actor: Actor) -> None:
+        if self.usage_period == self.estimate.get("period"):
+            self._show_usage(self._usage_now, self._currency)
             return
         usage = reports.usage_breakdown(actor, self.usage_period)
         self._show_usage(
@@ -177,8 +203,8 @@ class BillingState(PagedMixin, LiveMixin, SessionState):
         page = invoices.list_invoices(actor, page=self.page, per_page=PER_PAGE)
         self.invoices = [invoice_row(v) for v in self._paged(page)]
 
-    def _history(self, actor: Actor) -> None:
-        months = reports.monthly_totals(actor, months=HISTORY_MONTHS)
+    def _show_history(self, months: list) -> None:
+        self.history_ready = True
         if all(m.amount == 0 for m in months):
             months = []
         currency = months[-1].currency if months else "CHF"
@@ -225,20 +251,26 @@ class BillingState(PagedMixin, LiveMixin, SessionState):
     @rx.event
     @authed
     def load(self, actor: Actor):  # noqa: ANN201
-        """Read the estimate, the charts, a page of invoices and the price list; go live."""
+        """Read a page of invoices and the price list, and go live.
+
+        The live refresh (`watch`) rates this month and reads the history in a thread, off
+        the state lock, so the invoices show at once and the charts follow.
+        """
         now = utcnow()
         periods = recent_periods(now)
         self.period_options = [{"value": p, "label": month_name(p)} for p in periods]
         if self.usage_period not in periods:
             self.usage_period = periods[0]
+        if self.usage_period != periods[0]:
+            self._usage(actor)
+        elif not self.estimate or self.estimate.get("period") != periods[0]:
+            self.usage_ready = False
         self.first_invoice = next_first(now)
-        est = estimate.running_estimate(actor)
-        self._apply(est)
-        self._usage(actor, est)
-        self._history(actor)
         self._invoices(actor)
         self._prices(actor)
-        self.live_key = f"{actor.org_id}:{est.period}"
+        self._history_key = ""
+        self.history_ready = bool(self.history)
+        self.live_key = f"{actor.org_id}:{periods[0]}"
         return BillingState.watch
 
     @rx.event
@@ -248,8 +280,7 @@ class BillingState(PagedMixin, LiveMixin, SessionState):
         if period not in [o["value"] for o in self.period_options]:
             return
         self.usage_period = period
-        current = self.estimate.get("period") == period
-        self._usage(actor, estimate.running_estimate(actor) if current else None)
+        self._usage(actor)
 
     @rx.event
     @authed

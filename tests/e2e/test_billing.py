@@ -199,6 +199,10 @@ def test_operator_bills_the_month_and_the_customer_sees_the_invoice(
     expect(history.locator(".xtick", has_text=last_month["period"])).to_be_visible()
     expect(history.locator(".legendtext", has_text="sent")).to_be_visible()
     shot(page, "billing-customer")
+    # The running estimate refreshes by itself while the page is open.
+    updated = page.get_by_test_id("estimate-updated")
+    expect(updated).to_contain_text("UTC")
+    expect(updated).not_to_have_text(updated.inner_text(), timeout=40_000)
 
 
 def test_operator_adds_a_credit_and_resends_an_invoice(page: Page, portal, last_month):

@@ -134,6 +134,9 @@ def test_customers_see_their_own_billing(billed, two_orgs):
     state = make_state(BillingState, session_for("viewer@acme.test"))
     result = BillingState.load.fn(state)
     assert "watch" in _event_names(result)
+    assert state.usage_ready is False and state.history_ready is False
+    _refresh(state)
+    assert state.usage_ready and state.history_ready
     assert [i["number"] for i in state.invoices] == [billed_number(billed)]
     assert state.invoices[0]["status"] == "sent"
     assert state.estimate["period"] == utcnow().strftime("%Y-%m")
@@ -154,6 +157,11 @@ def test_customers_see_their_own_billing(billed, two_orgs):
     assert state.invoice == {}
 
 
+def _refresh(state: BillingState) -> None:
+    """Run one round of the live refresh, as `watch` does (fetch off the lock, then apply)."""
+    state._apply(state._fetch(state.session_token, state.live_key))
+
+
 def billed_number(billed: dict) -> str:
     with session_scope() as s:
         return s.get(Invoice, billed["invoice_id"]).number
@@ -162,6 +170,7 @@ def billed_number(billed: dict) -> str:
 def test_another_orgs_billing_is_not_exposed(billed, two_orgs):
     state = make_state(BillingState, session_for("owner@globex.test"))
     BillingState.load.fn(state)
+    _refresh(state)
     assert state.invoices == [] and state.total == 0
     assert state.estimate_clusters == [] and state.history == []
     BillingState.choose_period.fn(state, billed["period"])
@@ -180,11 +189,19 @@ def test_running_estimate_is_the_callers_org(billed, two_orgs):
     BillingState.load.fn(acme)
     now = utcnow().strftime("%Y-%m")
     _usage(two_orgs["acme_owner"].org_id, billed["cluster_id"], now, hours=2)
-    acme._apply(acme._fetch(acme.session_token, acme.live_key))
+    _refresh(acme)
     assert [c["cluster"] for c in acme.estimate_clusters] == ["shop"]
+    assert acme.usage_period == now and acme.usage_rows >= 1
+    assert "shop" in acme.usage_chart.data[0].x
+    BillingState.choose_period.fn(acme, billed["period"])
+    BillingState.choose_period.fn(acme, now)
+    assert acme.usage_rows >= 1
+    # The history is read once per visit; later refreshes only rate the month.
+    assert acme._fetch(acme.session_token, acme.live_key)[1] is None
     globex = make_state(BillingState, session_for("owner@globex.test"))
     BillingState.load.fn(globex)
-    assert globex.estimate_clusters == []
+    _refresh(globex)
+    assert globex.estimate_clusters == [] and globex.usage_rows == 0
     assert globex.estimate["to_date"].startswith("0.00")
 
 

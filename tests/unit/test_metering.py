@@ -192,7 +192,9 @@ def test_clusters_created_and_deleted_mid_hour(acme):
         current_version="",
     )
     provisioning = make_cluster(acme, "prov", created=T0 - 5 * H, status="provisioning")
-    failed = make_cluster(acme, "failed", created=T0 - 5 * H, status="failed")
+    failed = make_cluster(acme, "failed", created=T0 - 5 * H, status="failed", current_version="")
+    # An update that failed leaves a cluster that ran with its nodes: it is billed.
+    broken = make_cluster(acme, "broken", created=T0 - 5 * H, status="failed")
     updating = make_cluster(acme, "upd", created=T0 - 5 * H, status="updating")
     start_metering(T0)
     meter(T0 + 3 * H)
@@ -200,7 +202,7 @@ def test_clusters_created_and_deleted_mid_hour(acme):
     assert hours_of(gone) == [T0, T0 + H]
     # A deleted cluster's observed counts are reset: its last desired count is billed.
     assert [r[4] for r in usage(gone) if r[1] == "node"] == [3, 3]
-    assert hours_of(updating) == [T0, T0 + H, T0 + 2 * H]
+    assert hours_of(updating) == hours_of(broken) == [T0, T0 + H, T0 + 2 * H]
     for cid in (never_ran, provisioning, failed):
         assert usage(cid) == []
 

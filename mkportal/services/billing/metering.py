@@ -6,9 +6,11 @@ what is observed at that moment; a cluster is billed a full hour for any part of
 the clouds do. Which clusters are billed for an hour:
 
 * alive during it: ``created_at < hour end`` and (``deleted_at`` empty or ``> hour start``);
-* in a billable status: ``running``, ``updating``, ``upgrading`` or ``deleting``; and a
-  cluster deleted since, if it ever ran (``current_version`` set), for the hours before its
-  deletion. ``provisioning`` and ``failed`` clusters are not billed.
+* in a billable status: ``running``, ``updating``, ``upgrading`` or ``deleting``. A cluster
+  that ever ran (``current_version`` set) is also billed when it is ``failed`` (a failed
+  update or deletion leaves its nodes running, and they are billed at their observed
+  counts) and, once ``deleted``, for the hours before its deletion. ``provisioning``
+  clusters, and clusters whose provisioning failed, are not billed.
 
 Records per cluster and hour: ``cluster`` (sku = service level, quantity 1), ``node`` per
 pool (sku ``provider/machine_type``, quantity = observed nodes; for a deleted cluster, whose
@@ -151,6 +153,7 @@ def observe(s: Session, *, since: datetime, org_id: str | None = None) -> list[C
     """
     billable = or_(
         col(Cluster.status).in_(BILLABLE),
+        and_(Cluster.status == "failed", Cluster.current_version != ""),
         and_(
             Cluster.status == "deleted",
             col(Cluster.deleted_at).is_not(None),
