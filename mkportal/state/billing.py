@@ -258,6 +258,12 @@ class BillingState(PagedMixin, LiveMixin, SessionState):
         """
         now = utcnow()
         periods = recent_periods(now)
+        key = f"{actor.org_id}:{periods[0]}"
+        if key != self.live_key:
+            # Another organisation (or month) than what this tab showed: forget it all.
+            self.estimate, self.estimate_clusters, self._usage_now = {}, [], []
+            self.history, self.usage_rows = [], 0
+            self.invoice, self.invoice_lines, self.invoice_credits = {}, [], []
         self.period_options = [{"value": p, "label": month_name(p)} for p in periods]
         if self.usage_period not in periods:
             self.usage_period = periods[0]
@@ -270,7 +276,7 @@ class BillingState(PagedMixin, LiveMixin, SessionState):
         self._prices(actor)
         self._history_key = ""
         self.history_ready = bool(self.history)
-        self.live_key = f"{actor.org_id}:{periods[0]}"
+        self.live_key = key
         return BillingState.watch
 
     @rx.event

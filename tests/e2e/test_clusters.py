@@ -187,6 +187,7 @@ def test_autoscaling_service_level_and_the_operator_view(page: Page, portal):
     page.get_by_role("tab", name="Overview").click()
     page.get_by_label("Service level").click()
     page.get_by_role("option", name="Premium").click()
+    page.get_by_role("button", name="Change service level").click()
     expect(page.get_by_text("Service level: premium")).to_be_visible()
     expect(_status(page)).to_have_text("running", timeout=60_000)
     page.get_by_role("button", name="Sign out").click()

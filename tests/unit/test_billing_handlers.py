@@ -184,6 +184,22 @@ def test_another_orgs_billing_is_not_exposed(billed, two_orgs):
     assert state.usage_period == billed["period"]
 
 
+def test_a_tab_signed_in_to_another_org_forgets_what_it_showed(billed, two_orgs):
+    state = make_state(BillingState, session_for("owner@acme.test"))
+    BillingState.load.fn(state)
+    _refresh(state)
+    BillingState.choose_period.fn(state, billed["period"])
+    BillingState.open_invoice.fn(state, billed["invoice_id"])
+    assert state.history and state.invoice and state.usage_rows
+    state.session_token = session_for("owner@globex.test")
+    BillingState.load.fn(state)
+    assert state.invoices == [] and state.invoice == {} and state.invoice_lines == []
+    assert state.history == [] and state.estimate == {} and state.history_ready is False
+    assert state.usage_rows == 0
+    _refresh(state)
+    assert state.estimate_clusters == [] and state.history == []
+
+
 def test_running_estimate_is_the_callers_org(billed, two_orgs):
     acme = make_state(BillingState, session_for("member@acme.test"))
     BillingState.load.fn(acme)
