@@ -6,6 +6,9 @@ from mkportal import routes
 from mkportal.api.app import create_api
 from mkportal.api.sandbox_k8s.server import sandbox_api
 from mkportal.pages.admin import admin_page, audit_page, outbox_page
+from mkportal.pages.admin_billing import admin_billing_page
+from mkportal.pages.admin_pricing import prices_page, service_levels_page
+from mkportal.pages.billing import billing_page
 from mkportal.pages.cluster_detail import cluster_page
 from mkportal.pages.cluster_new import new_cluster_page
 from mkportal.pages.clusters import admin_clusters_page, clusters_page
@@ -15,6 +18,9 @@ from mkportal.pages.members import invite_page, members_page
 from mkportal.pages.operations import operation_page, operations_page
 from mkportal.pages.settings import settings_page
 from mkportal.state.admin import AdminState, AuditState, OutboxState
+from mkportal.state.admin_billing import AdminBillingState
+from mkportal.state.admin_pricing import PricesState, ServiceLevelsState
+from mkportal.state.billing import BillingState
 from mkportal.state.cluster_detail import ClusterState
 from mkportal.state.cluster_new import NewClusterState
 from mkportal.state.clusters import AdminClustersState, ClustersState
@@ -59,9 +65,6 @@ _signed_in(
 )
 _signed_in(audit_page, routes.ADMIN_AUDIT, "Audit log", AuditState.load, operator=True)
 _signed_in(outbox_page, routes.ADMIN_OUTBOX, "Outbox", OutboxState.load, operator=True)
-from mkportal.pages.admin_pricing import prices_page, service_levels_page  # noqa: E402
-from mkportal.state.admin_pricing import PricesState, ServiceLevelsState  # noqa: E402
-
 _signed_in(
     service_levels_page,
     routes.ADMIN_SERVICE_LEVELS,
@@ -70,11 +73,6 @@ _signed_in(
     operator=True,
 )
 _signed_in(prices_page, routes.ADMIN_PRICES, "Prices", PricesState.load, operator=True)
-from mkportal.pages.admin_billing import admin_billing_page  # noqa: E402
-from mkportal.pages.billing import billing_page  # noqa: E402
-from mkportal.state.admin_billing import AdminBillingState  # noqa: E402
-from mkportal.state.billing import BillingState  # noqa: E402
-
 _signed_in(billing_page, routes.BILLING, "Billing", BillingState.load)
 _signed_in(
     admin_billing_page, routes.ADMIN_BILLING, "Billing", AdminBillingState.load, operator=True

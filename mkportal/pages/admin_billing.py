@@ -11,7 +11,6 @@ from mkportal.components.table import data_table
 from mkportal.components.ui import (
     confirm_button,
     empty_state,
-    error_callout,
     field_error,
     labelled_input,
     pager,
@@ -213,13 +212,13 @@ def _invoices() -> rx.Component:
 
 
 def _run() -> rx.Component:
-    r = A.run_result
     return rx.card(
         rx.heading("Run billing", size="4"),
         rx.text(
-            "Meter, rate and invoice a month that is over, then email the invoices. Running a "
-            "month again rebuilds its drafts and leaves issued invoices alone. It also runs "
-            "by itself on the 1st of every month.",
+            "Meter, rate and invoice a month that is over, then email the invoices. The run is "
+            "a durable operation: its page shows the progress and log, and it resumes after a "
+            "restart. Running a month again rebuilds its drafts and leaves issued invoices "
+            "alone. It also runs by itself on the 1st of every month.",
             size="2",
             color_scheme="gray",
         ),
@@ -235,46 +234,12 @@ def _run() -> rx.Component:
                 width="14rem",
             ),
             rx.button(
-                rx.cond(A.running, rx.spinner(size="1"), rx.icon("play", size=14)),
+                rx.icon("play", size=14),
                 "Run billing",
                 on_click=A.run_billing,
-                disabled=A.running,
                 margin_top="1.5rem",
             ),
             align="start",
-        ),
-        rx.cond(
-            A.running,
-            rx.text("Billing ", A.run_period, " is running…", size="2", role="status"),
-        ),
-        error_callout(A.run_error),
-        rx.cond(
-            r.contains("invoices"),
-            rx.callout.root(
-                rx.callout.icon(rx.icon("circle-check")),
-                rx.callout.text(
-                    "Billed ",
-                    r["period"],
-                    ". Invoices: ",
-                    r["invoices"],
-                    " (new: ",
-                    r["created"],
-                    ", rebuilt: ",
-                    r["rebuilt"],
-                    ", already issued: ",
-                    r["unchanged"],
-                    "); delivered now: ",
-                    r["delivered"],
-                    ".",
-                ),
-                color_scheme="green",
-                role="status",
-                data_testid="run-result",
-            ),
-        ),
-        rx.foreach(
-            A.run_errors,
-            lambda e: rx.text(e, color_scheme="red", size="1", role="alert"),
         ),
         width="100%",
     )

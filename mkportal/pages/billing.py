@@ -8,8 +8,9 @@ from mkportal.components.charts import chart
 from mkportal.components.cluster_form import labelled_select
 from mkportal.components.layout import shell
 from mkportal.components.table import data_table
-from mkportal.components.ui import empty_state, pager
+from mkportal.components.ui import empty_state, field_error, labelled_input, pager
 from mkportal.state.billing import BillingState as S
+from mkportal.state.billing_contact import BillingContactState
 
 INVOICE_COLORS = {
     "draft": "gray",
@@ -323,6 +324,42 @@ def _prices() -> rx.Component:
     )
 
 
+def _contact() -> rx.Component:
+    c = BillingContactState
+    return rx.card(
+        rx.heading("Billing contact", size="4"),
+        rx.text(
+            "Invoices and payment notices go to: ",
+            rx.text.strong(c.recipients, data_testid="billing-recipients"),
+            ". Without a billing email they go to the organisation's owners.",
+            size="2",
+            color_scheme="gray",
+        ),
+        rx.form(
+            rx.hstack(
+                rx.box(
+                    labelled_input(
+                        "Billing email",
+                        "billing-email",
+                        name="billing_email",
+                        default_value=c.billing_email,
+                        placeholder="accounts@example.com",
+                        below=field_error(c, "billing_email"),
+                    ),
+                    width="22rem",
+                ),
+                rx.button("Save billing email", type="submit", margin_top="1.5rem"),
+                align="start",
+            ),
+            on_submit=c.save,
+            reset_on_submit=False,
+            key=c.billing_email,
+        ),
+        on_mount=c.load,
+        width="100%",
+    )
+
+
 def billing_page() -> rx.Component:
     """Render the organisation's billing."""
     return shell(
@@ -332,5 +369,6 @@ def billing_page() -> rx.Component:
         _history(),
         _invoices(),
         _prices(),
+        _contact(),
         on_unmount=S.stop_watching,
     )

@@ -2,47 +2,25 @@
 
 from __future__ import annotations
 
-import asyncio
-import logging
-
 import plotly.graph_objects as go
 import reflex as rx
 
+from mkportal import routes
 from mkportal.components.charts import revenue_figure
 from mkportal.models.base import utcnow
-from mkportal.services import auth, org_directory
+from mkportal.services import org_directory
 from mkportal.services.actor import Actor
-from mkportal.services.billing import credits, delivery, invoices, reports
+from mkportal.services.billing import credits, delivery, invoices, jobs, reports
 from mkportal.services.billing.money import previous_period
-from mkportal.services.errors import ServiceError
-from mkportal.services.pagination import Page
 from mkportal.state.billing import credit_row, invoice_row, month_name, recent_periods
 from mkportal.state.cost import amount
 from mkportal.state.guard import authed
 from mkportal.state.paging import PagedMixin
 from mkportal.state.session import SessionState
 
-log = logging.getLogger(__name__)
-UNPAID = ("finalized", "sent", "payment_failed")
 INVOICE_FILTERS = ["unpaid", "all", "draft", "finalized", "sent", "paid", "payment_failed", "void"]
 PER_PAGE = 20
 NO_CLUSTER = "none"
-
-
-def unpaid_invoices(actor: Actor, page: int, per_page: int = PER_PAGE) -> Page:
-    """Return one page of every organisation's issued, unpaid invoices, newest month first."""
-    items = []
-    for status in UNPAID:
-        n = 1
-        while True:
-            got = invoices.list_invoices(actor, all_orgs=True, status=status, page=n, per_page=200)
-            items += got.items
-            if n >= got.pages:
-                break
-            n += 1
-    items.sort(key=lambda v: (v.period, v.number), reverse=True)
-    page = max(1, page)
-    return Page(items[(page - 1) * per_page : page * per_page], len(items), page, per_page)
 
 
 class AdminBillingState(PagedMixin, SessionState):
@@ -59,12 +37,7 @@ class AdminBillingState(PagedMixin, SessionState):
     void_number: str = ""
     void_reason: str = ""
     run_period: str = ""
-    running: bool = False
-    run_result: dict[str, str] = {}
-    run_error: str = ""
-    run_errors: list[str] = []
     field_errors: dict[str, str] = {}
-    _run_period: str = ""
 
     def _revenue(self, actor: Actor) -> None:
         rows = reports.revenue_by_month(actor, months=12)
@@ -110,16 +83,13 @@ class AdminBillingState(PagedMixin, SessionState):
 
     def _invoices(self, actor: Actor) -> None:
         actor.require_operator()
-        if self.invoice_filter == "unpaid":
-            page = unpaid_invoices(actor, self.page)
-        else:
-            page = invoices.list_invoices(
-                actor,
-                all_orgs=True,
-                status="" if self.invoice_filter == "all" else self.invoice_filter,
-                page=self.page,
-                per_page=PER_PAGE,
-            )
+        page = invoices.list_invoices(
+            actor,
+            all_orgs=True,
+            status="" if self.invoice_filter == "all" else self.invoice_filter,
+            page=self.page,
+            per_page=PER_PAGE,
+        )
         self.invoices = [invoice_row(v) for v in self._paged(page)]
 
     @rx.event
@@ -214,49 +184,13 @@ class AdminBillingState(PagedMixin, SessionState):
     @rx.event
     @authed
     def run_billing(self, actor: Actor):  # noqa: ANN201
-        """Start billing the chosen month in the background (operators; month must be over)."""
-        actor.require_operator()
+        """Request a durable billing run of the chosen month and follow it on its page."""
         self.field_errors = {}
-        invoices.check_period_over(self.run_period)
-        if self.running:
-            return rx.toast.info("A billing run is already in progress.")
-        self._run_period, self.running = self.run_period, True
-        self.run_result, self.run_errors, self.run_error = {}, [], ""
-        return AdminBillingState.run_in_background
-
-    @rx.event(background=True)
-    async def run_in_background(self):  # noqa: ANN201
-        """Run the billing started by `run_billing` in a thread, then show what it did."""
-        async with self:
-            period, token, ip = self._run_period, self.session_token, self.client_ip()
-            self._run_period = ""
-        if not period:
-            return None
-        try:
-            actor = await asyncio.to_thread(auth.session_actor, token, ip=ip)
-            result = await asyncio.to_thread(invoices.run_billing, period, actor=actor)
-        except ServiceError as exc:
-            async with self:
-                self.running, self.run_error = False, exc.message
-            return None
-        except Exception:  # noqa: BLE001 - shown to the operator, details in the log
-            log.exception("billing run for %s failed", period)
-            async with self:
-                self.running = False
-                self.run_error = "The billing run failed; see the portal log."
-            return None
-        async with self:
-            self.running = False
-            self.run_result = {
-                "period": result.period,
-                "invoices": str(len(result.invoice_ids)),
-                "created": str(result.created),
-                "rebuilt": str(result.rebuilt),
-                "unchanged": str(result.unchanged),
-                "delivered": str(result.delivered),
-            }
-            self.run_errors = [f"{k}: {v}" for k, v in sorted(result.errors.items())]
-        return AdminBillingState.load
+        op = jobs.request_run(actor, self.run_period)
+        return [
+            rx.toast.success(f"Billing {self.run_period}: follow the run on its page."),
+            rx.redirect(routes.operation(op.id)),
+        ]
 
 
 class AdminCreditsState(PagedMixin, SessionState):

@@ -16,6 +16,7 @@ from sqlmodel import select
 from mkportal.db import session_scope
 from mkportal.models.base import utcnow
 from mkportal.models.billing import Credit, Invoice
+from mkportal.models.operation import Operation
 from mkportal.services import mail, operations
 from mkportal.services.billing import invoices, metering
 from mkportal.services.billing.money import parse_period, previous_period
@@ -126,8 +127,12 @@ def test_signed_out_clients_are_redirected_and_change_nothing(billed, cls, handl
     assert _credits() == 0
     for var in ("invoices", "invoice_lines", "revenue", "credits", "org_options"):
         assert getattr(state, var, []) in ([], [{"value": "ORG", "label": "x"}])
-    if cls is AdminBillingState:
-        assert state.running is False
+    assert _billing_runs() == 0
+
+
+def _billing_runs() -> int:
+    with session_scope() as s:
+        return len(s.exec(select(Operation).where(Operation.kind == "billing.run")).all())
 
 
 def test_customers_see_their_own_billing(billed, two_orgs):
@@ -239,7 +244,7 @@ def test_admin_billing_handlers_refuse_customers(billed, two_orgs, email):
     assert "Not found" in _event_names(AdminBillingState.resend.fn(state, invoice_id))
     state.run_period = billed["period"]
     assert "Not found" in _event_names(AdminBillingState.run_billing.fn(state))
-    assert state.running is False
+    assert _billing_runs() == 0
     assert _status(invoice_id) == "sent"
 
     credits = make_state(AdminCreditsState, session_for(email))
@@ -291,20 +296,24 @@ def test_operator_voids_with_a_reason(billed, two_orgs):
     assert _status(billed["invoice_id"]) == "void" and state.void_target == ""
 
 
-def test_run_billing_checks_the_month_before_starting(two_orgs):
+def test_run_billing_checks_the_month_then_starts_a_durable_run(two_orgs):
     state = make_state(AdminBillingState, session_for("ops@vshn.test"))
     AdminBillingState.load.fn(state)
     assert state.run_period == previous_period(utcnow())
     AdminBillingState.set_run_period.fn(state, utcnow().strftime("%Y-%m"))
     AdminBillingState.run_billing.fn(state)
-    assert "period" in state.field_errors and state.running is False
+    assert "period" in state.field_errors
     AdminBillingState.set_run_period.fn(state, "last month")
     AdminBillingState.run_billing.fn(state)
-    assert "period" in state.field_errors and state.running is False
+    assert "period" in state.field_errors
+    with session_scope() as s:
+        assert not s.exec(select(Operation).where(Operation.kind == "billing.run")).all()
     AdminBillingState.set_run_period.fn(state, previous_period(utcnow()))
     result = AdminBillingState.run_billing.fn(state)
-    assert "run_in_background" in _event_names(result)
-    assert state.running is True and state._run_period == previous_period(utcnow())
+    with session_scope() as s:
+        op = s.exec(select(Operation).where(Operation.kind == "billing.run")).one()
+    assert op.params == {"period": previous_period(utcnow())}
+    assert f"/operations/{op.id}" in _event_names(result) and state.field_errors == {}
 
 
 def test_operator_adds_credits_with_inline_errors(billed, two_orgs):
@@ -389,3 +398,26 @@ def test_another_orgs_cluster_is_not_priced(two_orgs):
     state.level_options = [{"value": "premium", "label": "Premium"}]
     ClusterState.choose_service_level.fn(state, "premium")
     assert state.level_cost == {} and state.level_dialog is False
+
+
+def test_billing_contact_is_per_org_and_only_owners_change_it(two_orgs):
+    from mkportal.state.billing_contact import BillingContactState
+
+    signed_out = make_state(BillingContactState, "mks_garbage")
+    result = BillingContactState.save.fn(signed_out, {"billing_email": "evil@example.com"})
+    assert "/login" in _event_names(result)
+
+    viewer = make_state(BillingContactState, session_for("viewer@acme.test"))
+    result = BillingContactState.save.fn(viewer, {"billing_email": "evil@example.com"})
+    assert "owner role" in _event_names(result)
+
+    owner = make_state(BillingContactState, session_for("owner@acme.test"))
+    BillingContactState.save.fn(owner, {"billing_email": "not an email"})
+    assert "billing_email" in owner.field_errors
+    BillingContactState.save.fn(owner, {"billing_email": "Accounts@Acme.test"})
+    assert owner.billing_email == "accounts@acme.test"
+    assert owner.recipients == "accounts@acme.test"
+
+    globex = make_state(BillingContactState, session_for("owner@globex.test"))
+    BillingContactState.load.fn(globex)
+    assert globex.billing_email == "" and globex.recipients == "owner@globex.test"

@@ -37,6 +37,7 @@ from mkportal.services.pagination import Page, paginate
 log = logging.getLogger(__name__)
 S = InvoiceStatus
 STATUSES = (S.draft, S.finalized, S.sent, S.paid, S.payment_failed, S.void)
+UNPAID = (S.finalized, S.sent, S.payment_failed)
 
 
 @dataclass
@@ -434,7 +435,8 @@ def list_invoices(
     """List invoices, newest month first.
 
     Customers see their organisation's issued invoices (drafts are internal); operators
-    may pass `all_orgs` to see every organisation's, drafts included.
+    may pass `all_orgs` to see every organisation's, drafts included. `status` is one
+    status, or ``unpaid`` for finalized, sent and payment_failed together.
 
     Raises:
         Invalid: A bad status or period filter.
@@ -449,9 +451,11 @@ def list_invoices(
         query = query.where(Invoice.org_id == actor.org_id)
     if not actor.is_operator:
         query = query.where(Invoice.status != S.draft)
-    if status:
+    if status == "unpaid":
+        query = query.where(col(Invoice.status).in_(UNPAID))
+    elif status:
         if status not in STATUSES:
-            raise Invalid({"status": f"Choose one of: {', '.join(STATUSES)}."})
+            raise Invalid({"status": f"Choose one of: unpaid, {', '.join(STATUSES)}."})
         query = query.where(Invoice.status == status)
     if period:
         parse_period(period)
