@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-import socket
-import time
 from email import message_from_bytes
 from email.message import EmailMessage
 from email.policy import default as default_policy
 
 import pytest
-from aiosmtpd.controller import Controller
 from fastapi.testclient import TestClient
 from sqlmodel import select
 
@@ -24,41 +21,17 @@ from mkportal.services.errors import Conflict, NotFound
 from mkportal.services.users import create_user
 from mkportal.settings import get_settings
 from tests.conftest import PASSWORD
+from tests.fakes.smtp import free_port, smtp_server
 from tests.unit.test_documents import insert_invoice
-
-
-class _Sink:
-    def __init__(self) -> None:
-        self.messages: list = []
-
-    async def handle_DATA(self, server, session, envelope):  # noqa: N802
-        self.messages.append(envelope)
-        return "250 OK"
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture
 def smtp(two_orgs, monkeypatch):
-    sink = _Sink()
-    port = _free_port()
-    controller = Controller(sink, hostname="127.0.0.1", port=port)
-    controller.start()
-    monkeypatch.setenv("SMTP_URL", f"smtp://127.0.0.1:{port}")
-    monkeypatch.delenv("STRIPE_API_KEY", raising=False)
-    get_settings.cache_clear()
-    yield sink
-    controller.stop()
-
-
-def _wait_for(sink: _Sink, count: int) -> None:
-    deadline = time.time() + 5
-    while len(sink.messages) < count and time.time() < deadline:
-        time.sleep(0.05)
+    with smtp_server() as (sink, url):
+        monkeypatch.setenv("SMTP_URL", url)
+        monkeypatch.delenv("STRIPE_API_KEY", raising=False)
+        get_settings.cache_clear()
+        yield sink
 
 
 def _parse(envelope) -> EmailMessage:  # noqa: ANN001
@@ -76,7 +49,7 @@ def test_invoice_email_has_text_html_and_the_invoice_attached(smtp, two_orgs, va
 
     delivery.deliver(inv_id)
 
-    _wait_for(smtp, 1)
+    smtp.wait_for(1)
     assert len(smtp.messages) == 1
     envelope = smtp.messages[0]
     assert envelope.rcpt_tos == ["owner@acme.test"]
@@ -104,7 +77,7 @@ def test_delivering_twice_sends_one_email(smtp, two_orgs):
     inv_id = insert_invoice(two_orgs["acme_owner"].org_id)
     delivery.deliver(inv_id)
     delivery.deliver(inv_id)
-    _wait_for(smtp, 2)
+    smtp.wait_for(2)
     assert len(smtp.messages) == 1
     with session_scope() as s:
         emailed = s.exec(
@@ -118,7 +91,7 @@ def test_delivering_twice_sends_one_email(smtp, two_orgs):
 def test_an_smtp_failure_leaves_the_invoice_to_be_delivered_again(smtp, two_orgs, monkeypatch):
     inv_id = insert_invoice(two_orgs["acme_owner"].org_id)
     good = get_settings().smtp_url
-    monkeypatch.setenv("SMTP_URL", f"smtp://127.0.0.1:{_free_port()}")
+    monkeypatch.setenv("SMTP_URL", f"smtp://127.0.0.1:{free_port()}")
     get_settings.cache_clear()
     with pytest.raises(OSError):
         delivery.deliver(inv_id)
@@ -127,7 +100,7 @@ def test_an_smtp_failure_leaves_the_invoice_to_be_delivered_again(smtp, two_orgs
     monkeypatch.setenv("SMTP_URL", good)
     get_settings.cache_clear()
     delivery.deliver(inv_id)
-    _wait_for(smtp, 1)
+    smtp.wait_for(1)
     assert len(smtp.messages) == 1 and _invoice(inv_id).status == "sent"
 
 
@@ -142,7 +115,7 @@ def test_recipients_billing_email_else_owners_who_want_billing_mail(smtp, two_or
     with session_scope() as s:
         s.add(BillingAccount(org_id=acme, billing_email="ap@acme.test"))
     delivery.deliver(insert_invoice(acme, period="2026-10"))
-    _wait_for(smtp, 2)
+    smtp.wait_for(2)
     assert [m.rcpt_tos for m in smtp.messages] == [["second@acme.test"], ["ap@acme.test"]]
 
 
@@ -183,7 +156,7 @@ def test_operators_resend_over_the_api(smtp, two_orgs):
         "invoice_id": inv_id,
         "sent_to": ["owner@acme.test"],
     }
-    _wait_for(smtp, 2)
+    smtp.wait_for(2)
     assert len(smtp.messages) == 2
     assert _parse(smtp.messages[1])["Subject"].startswith("Copy: mkportal invoice")
     with session_scope() as s:
@@ -197,7 +170,7 @@ def test_operators_resend_over_the_api(smtp, two_orgs):
 def test_resend_of_an_undelivered_invoice_delivers_it(smtp, two_orgs):
     inv_id = insert_invoice(two_orgs["acme_owner"].org_id)
     assert delivery.resend(two_orgs["operator"], inv_id) == ["owner@acme.test"]
-    _wait_for(smtp, 2)
+    smtp.wait_for(2)
     assert len(smtp.messages) == 1 and _invoice(inv_id).status == "sent"
     with pytest.raises(NotFound):
         delivery.resend(two_orgs["acme_owner"], inv_id)

@@ -28,7 +28,7 @@ from mkportal.models.service_level import ServiceLevel
 from mkportal.services import audit
 from mkportal.services.actor import Actor
 from mkportal.services.billing.money import as_utc
-from mkportal.services.billing.prices import PriceComponents, PriceVersion
+from mkportal.services.billing.prices import PriceComponents, PriceVersion, version_view
 from mkportal.services.catalog import FEATURES, FEATURES_BY_SLUG, service_levels
 from mkportal.services.errors import Conflict, Invalid, NotFound
 from mkportal.services.providers.base import ProviderCatalog
@@ -115,19 +115,6 @@ def all_catalogs() -> dict[str, ProviderCatalog]:
         module, _, _cls = path.partition(":")
         out[name] = importlib.import_module(module).CATALOG
     return out
-
-
-def _version(row: PriceModel) -> PriceVersion:
-    return PriceVersion(
-        id=row.id,
-        version=row.version,
-        effective_from=as_utc(row.effective_from),
-        currency=row.currency,
-        components=PriceComponents.model_validate(row.components),
-        note=row.note,
-        created_by=row.created_by,
-        created_at=row.created_at,
-    )
 
 
 def check_components(c: PriceComponents, level_slugs: set[str], field: str = "components") -> None:
@@ -276,7 +263,7 @@ def create_version(
                 },
             )
             s.flush()
-            return _version(row)
+            return version_view(row)
     except IntegrityError:
         raise Conflict(
             "Another price version was saved at the same moment; reload and try again."

@@ -106,7 +106,8 @@ class PriceVersion:
     created_at: datetime
 
 
-def _view(row: PriceModel) -> PriceVersion:
+def version_view(row: PriceModel) -> PriceVersion:
+    """Return a price-model row as a `PriceVersion`."""
     return PriceVersion(
         id=row.id,
         version=row.version,
@@ -123,7 +124,7 @@ def all_versions() -> list[PriceVersion]:
     """Return every version, oldest first."""
     with session_scope() as s:
         rows = s.exec(select(PriceModel).order_by(col(PriceModel.effective_from))).all()
-        return [_view(r) for r in rows]
+        return [version_view(r) for r in rows]
 
 
 def version_at(when: datetime) -> PriceVersion | None:
@@ -135,7 +136,7 @@ def version_at(when: datetime) -> PriceVersion | None:
             .order_by(col(PriceModel.effective_from).desc())
             .limit(1)
         ).first()
-        return _view(row) if row else None
+        return version_view(row) if row else None
 
 
 def versions_between(
