@@ -14,6 +14,7 @@ from mkportal.models.billing import (
     UsageRecord,
 )
 from mkportal.models.cluster import Cluster, NodePool
+from mkportal.models.logs import ClusterLogSettings, LogIngestToken, LogSettings, LogUsage  # noqa: F401
 from mkportal.models.operation import Operation, OperationLog, OpStatus
 from mkportal.models.org import Invitation, Membership, Organization, Role, User
 from mkportal.models.provider import ProviderCredential

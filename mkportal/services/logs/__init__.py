@@ -1,0 +1,1 @@
+"""Historic logs: ingestion, storage, authorized search and retention (issue #8)."""
