@@ -119,7 +119,7 @@ def test_the_cost_of_a_change_is_shown_before_saving(page: Page, portal):
         re.compile(r"^\+[\d,]+\.\d\d CHF/month$")
     )
     expect(page.get_by_test_id("pool-cost-now")).to_have_text(now)
-    expect(impact.get_by_role("cell", name="3 x s-2 nodes")).to_be_visible()
+    expect(impact.get_by_role("cell", name="s-2 nodes: 2 -> 3")).to_be_visible()
     shot(page, "billing-cost-impact-pools")
 
     page.get_by_label("Node count").first.fill("1")

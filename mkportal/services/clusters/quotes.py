@@ -7,6 +7,7 @@ their minimum and maximum is reported too, so that nobody is surprised by the bi
 
 from __future__ import annotations
 
+import re
 from collections import OrderedDict
 from dataclasses import dataclass, replace
 from decimal import Decimal
@@ -154,15 +155,32 @@ def _range(draft: Draft) -> tuple[Decimal | None, Decimal | None]:
     return monthly(draft, bound="min").monthly_total, monthly(draft, bound="max").monthly_total
 
 
-def _by_label(lines: list[tuple[str, Decimal]]) -> OrderedDict[str, Decimal]:
-    out: OrderedDict[str, Decimal] = OrderedDict()
+_NODES = re.compile(r"^(\d+) x (.+ nodes)$")
+
+
+def _by_item(lines: list[tuple[str, Decimal]]) -> OrderedDict[str, tuple[int, Decimal]]:
+    """Sum the estimate's lines per item; node lines ("2 x s-2 nodes") per machine type."""
+    out: OrderedDict[str, tuple[int, Decimal]] = OrderedDict()
     for label, amount in lines:
-        out[label] = out.get(label, ZERO) + amount
+        m = _NODES.match(label)
+        key, count = (m.group(2), int(m.group(1))) if m else (label, 0)
+        n, total = out.get(key, (0, ZERO))
+        out[key] = (n + count, total + amount)
     return out
+
+
+def _label(key: str, before: int | None, after: int | None) -> str:
+    if not key.endswith(" nodes") or (before is None and after is None):
+        return key
+    if before is None or after is None or before == after:
+        return f"{after if after is not None else before} x {key}"
+    return f"{key}: {before} -> {after}"
 
 
 def compare(current: Draft, proposed: Draft, observed: dict[str, int] | None = None) -> CostImpact:
     """Price a cluster before and after a change.
+
+    Node lines of the same machine type are compared as one item ("s-2 nodes: 2 -> 3").
 
     Args:
         current: The configuration as it is.
@@ -172,9 +190,13 @@ def compare(current: Draft, proposed: Draft, observed: dict[str, int] | None = N
     """
     now = monthly(current, observed)
     after = monthly(proposed, observed)
-    before_lines, after_lines = _by_label(now.lines), _by_label(after.lines)
-    labels = list(after_lines) + [k for k in before_lines if k not in after_lines]
-    lines = [ImpactLine(k, before_lines.get(k, ZERO), after_lines.get(k, ZERO)) for k in labels]
+    before_items, after_items = _by_item(now.lines), _by_item(after.lines)
+    keys = list(after_items) + [k for k in before_items if k not in after_items]
+    lines = []
+    for k in keys:
+        b, a = before_items.get(k), after_items.get(k)
+        label = _label(k, b[0] if b else None, a[0] if a else None)
+        lines.append(ImpactLine(label, b[1] if b else ZERO, a[1] if a else ZERO))
     low, high = _range(proposed)
     return CostImpact(after.currency, now.monthly_total, after.monthly_total, lines, low, high)
 
