@@ -13,7 +13,7 @@ import time
 from bench.common import OUT
 
 BENCHMARKS = ["startup", "api_latency", "engine", "clusters", "cluster_list", "billing_page",
-              "billing_rating"]  # fmt: skip
+              "billing_rating", "logs_store"]  # fmt: skip
 
 
 def main(names: list[str]) -> int:

@@ -7,6 +7,7 @@ from mkportal.api.app import create_api
 from mkportal.api.sandbox_k8s.server import sandbox_api
 from mkportal.pages.admin import admin_page, audit_page, outbox_page
 from mkportal.pages.admin_billing import admin_billing_page
+from mkportal.pages.admin_logs import admin_logs_page
 from mkportal.pages.admin_pricing import prices_page, service_levels_page
 from mkportal.pages.billing import billing_page
 from mkportal.pages.cluster_detail import cluster_page
@@ -19,6 +20,7 @@ from mkportal.pages.operations import operation_page, operations_page
 from mkportal.pages.settings import settings_page
 from mkportal.state.admin import AdminState, AuditState, OutboxState
 from mkportal.state.admin_billing import AdminBillingState
+from mkportal.state.admin_logs import AdminLogsState
 from mkportal.state.admin_pricing import PricesState, ServiceLevelsState
 from mkportal.state.billing import BillingState
 from mkportal.state.cluster_detail import ClusterState
@@ -74,6 +76,9 @@ _signed_in(
 )
 _signed_in(prices_page, routes.ADMIN_PRICES, "Prices", PricesState.load, operator=True)
 _signed_in(billing_page, routes.BILLING, "Billing", BillingState.load)
+_signed_in(
+    admin_logs_page, routes.ADMIN_LOGS, "Control-plane logs", AdminLogsState.load, operator=True
+)
 _signed_in(
     admin_billing_page, routes.ADMIN_BILLING, "Billing", AdminBillingState.load, operator=True
 )

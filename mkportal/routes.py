@@ -19,6 +19,7 @@ BILLING = "/billing"
 ADMIN_BILLING = "/admin/billing"
 ADMIN_SERVICE_LEVELS = "/admin/service-levels"
 ADMIN_PRICES = "/admin/prices"
+ADMIN_LOGS = "/admin/logs"
 
 
 def operation(op_id: str) -> str:

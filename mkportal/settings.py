@@ -82,6 +82,18 @@ class Settings(BaseSettings):
         "'create_cluster:quota,create_node_pool:throttle' (kinds: quota, permission, throttle).",
     )
 
+    sandbox_log_rate: float = Field(
+        default=2.0, description="Simulated application log lines per second per sandbox cluster."
+    )
+    gke_logging_endpoint: str = Field(
+        default="https://logging.googleapis.com", description="Cloud Logging API base URL."
+    )
+    aks_log_endpoint: str = Field(
+        default="https://api.loganalytics.io", description="Log Analytics query API base URL."
+    )
+    aks_log_workspace_id: str = Field(
+        default="", description="Log Analytics workspace of the AKS control-plane logs."
+    )
     billing_currency: str = Field(default="CHF", description="Currency of new price models.")
     invoice_due_days: int = Field(default=30, description="Days until an invoice is due.")
     stripe_api_key: str = Field(default="", description="Stripe secret key; empty: Stripe off.")

@@ -44,7 +44,9 @@ PG_LOG_LINE = [
     "CREATE INDEX ix_log_line_org_ts ON log_line (org_id, ts)",
     "CREATE INDEX ix_log_line_pod ON log_line (cluster_id, namespace, pod, container, ts)",
     "CREATE INDEX ix_log_line_level ON log_line (cluster_id, level, ts)",
-    "CREATE INDEX ix_log_line_fts ON log_line USING gin (to_tsvector('simple', message))",
+    # Same expression as pg_store.FTS_DOC: paths, URLs and hosts are split into words.
+    "CREATE INDEX ix_log_line_fts ON log_line USING gin "
+    "(to_tsvector('simple', translate(message, '/.@:=', '     ')))",
 ]
 
 SQLITE_LOG_LINE = [

@@ -14,6 +14,8 @@ from mkportal.api.routes import (
     clusters,
     health,
     invoice_documents,
+    log_collection,
+    log_ingest,
     me,
     operations,
     orgs,
@@ -60,6 +62,8 @@ def create_api() -> FastAPI:
         invoice_documents,
         webhooks,
         quotes,
+        log_collection,
+        log_ingest,
     ):
         v1.include_router(module.router)
 

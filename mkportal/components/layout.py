@@ -20,6 +20,7 @@ ADMIN_NAV = [
     ("Billing", routes.ADMIN_BILLING, "banknote"),
     ("Service levels", routes.ADMIN_SERVICE_LEVELS, "gauge"),
     ("Prices", routes.ADMIN_PRICES, "tags"),
+    ("Control-plane logs", routes.ADMIN_LOGS, "logs"),
     ("Audit log", routes.ADMIN_AUDIT, "scroll-text"),
     ("Outbox", routes.ADMIN_OUTBOX, "mail"),
 ]

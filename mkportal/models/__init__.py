@@ -14,7 +14,8 @@ from mkportal.models.billing import (
     UsageRecord,
 )
 from mkportal.models.cluster import Cluster, NodePool
-from mkportal.models.logs import ClusterLogSettings, LogIngestToken, LogSettings, LogUsage  # noqa: F401
+from mkportal.models.log_collection import LogCollection
+from mkportal.models.logs import ClusterLogSettings, LogIngestToken, LogSettings, LogUsage
 from mkportal.models.operation import Operation, OperationLog, OpStatus
 from mkportal.models.org import Invitation, Membership, Organization, Role, User
 from mkportal.models.provider import ProviderCredential
@@ -25,6 +26,11 @@ __all__ = [
     "BillingAccount",
     "Credit",
     "Invoice",
+    "ClusterLogSettings",
+    "LogCollection",
+    "LogIngestToken",
+    "LogSettings",
+    "LogUsage",
     "InvoiceLine",
     "MeterCursor",
     "PriceModel",

@@ -10,7 +10,9 @@ from mkportal.components.layout import shell
 from mkportal.components.operation_progress import operation_progress
 from mkportal.components.table import data_table
 from mkportal.components.ui import copy_box, empty_state, error_callout, status_badge
+from mkportal.pages.cluster_logs import logs_tab
 from mkportal.state.cluster_detail import ClusterState as S
+from mkportal.state.cluster_logs import ClusterLogsState
 
 
 def _item(label: str, value: rx.Var) -> rx.Component:
@@ -383,14 +385,16 @@ def cluster_page() -> rx.Component:
                         rx.tabs.trigger("Features", value="features"),
                         rx.tabs.trigger("Access", value="access"),
                         rx.tabs.trigger("Operations", value="operations"),
+                        rx.tabs.trigger("Logs", value="logs"),
                     ),
                     rx.tabs.content(_overview(), value="overview", padding_top="1rem"),
                     rx.tabs.content(_pools(), value="node-pools", padding_top="1rem"),
                     rx.tabs.content(_features(), value="features", padding_top="1rem"),
                     rx.tabs.content(_access(), value="access", padding_top="1rem"),
                     rx.tabs.content(_operations(), value="operations", padding_top="1rem"),
-                    value=S.tab,
-                    on_change=S.set_tab,
+                    rx.tabs.content(logs_tab(), value="logs", padding_top="1rem"),
+                    value=rx.cond(ClusterLogsState.on_tab, "logs", S.tab),
+                    on_change=[S.set_tab, ClusterLogsState.set_tab],
                     width="100%",
                 ),
                 rx.spinner(),

@@ -74,4 +74,7 @@ def kind_names() -> list[str]:
 def _load_builtin() -> None:
     import mkportal.services.billing.jobs  # noqa: F401  (registers on import)
     import mkportal.services.clusters.steps  # noqa: F401  (registers on import)
+    import mkportal.services.logs.cloud  # noqa: F401  (registers its tick hook)
+    import mkportal.services.logs.retention  # noqa: F401  (registers its tick hook)
+    import mkportal.services.logs.simulator  # noqa: F401  (registers its tick hook)
     import mkportal.worker.kinds  # noqa: F401

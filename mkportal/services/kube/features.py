@@ -25,6 +25,9 @@ IMAGES = {
     "rwx-storage": "registry.k8s.io/sig-storage/nfsplugin:v4.11.0",
     "network-policy": "docker.io/calico/node:v3.30.0",
 }
+LOG_AGENT_CONFIG = "fluent-bit-config"
+LOG_AGENT_SECRET = "log-agent-token"
+LOG_TOKEN_ENV = "MKPORTAL_LOG_TOKEN"
 
 
 def namespace(slug: str) -> str:
@@ -36,14 +39,47 @@ def _labels(slug: str) -> dict:
     return {**MANAGED, "app.kubernetes.io/name": slug}
 
 
+def _log_agent_spec() -> client.V1PodSpec:
+    """Return the fluent-bit pod: node logs, its config map and token (both optional)."""
+    token = client.V1EnvVarSource(
+        secret_key_ref=client.V1SecretKeySelector(name=LOG_AGENT_SECRET, key="token", optional=True)
+    )
+    return client.V1PodSpec(
+        service_account_name="log-agent",
+        tolerations=[client.V1Toleration(operator="Exists")],
+        containers=[
+            client.V1Container(
+                name="log-agent",
+                image=IMAGES["log-agent"],
+                env=[client.V1EnvVar(name=LOG_TOKEN_ENV, value_from=token)],
+                volume_mounts=[
+                    client.V1VolumeMount(name="varlog", mount_path="/var/log", read_only=True),
+                    client.V1VolumeMount(name="config", mount_path="/fluent-bit/etc/"),
+                ],
+            )
+        ],
+        volumes=[
+            client.V1Volume(
+                name="varlog", host_path=client.V1HostPathVolumeSource(path="/var/log")
+            ),
+            client.V1Volume(
+                name="config",
+                config_map=client.V1ConfigMapVolumeSource(name=LOG_AGENT_CONFIG, optional=True),
+            ),
+        ],
+    )
+
+
 def _pod_spec(slug: str) -> client.V1PodTemplateSpec:
-    return client.V1PodTemplateSpec(
-        metadata=client.V1ObjectMeta(labels=_labels(slug)),
-        spec=client.V1PodSpec(
+    spec = (
+        _log_agent_spec()
+        if slug == "log-agent"
+        else client.V1PodSpec(
             service_account_name=slug,
             containers=[client.V1Container(name=slug, image=IMAGES[slug])],
-        ),
+        )
     )
+    return client.V1PodTemplateSpec(metadata=client.V1ObjectMeta(labels=_labels(slug)), spec=spec)
 
 
 def apply(api: client.ApiClient, slug: str) -> None:

@@ -27,6 +27,10 @@ COPY = (
 PARTITION = re.compile(r"^log_line_p(\d{8})$")
 MAX_RETENTION_DAYS = 90
 _KNOWN: dict[str, set[date]] = {}
+# The indexed document: the 'simple' parser keeps paths, URLs and hosts as one token, so
+# their separators become spaces (as on SQLite, where FTS5 splits on punctuation).
+FTS_DOC = "to_tsvector('simple', translate(message, '/.@:=', '     '))"
+FTS_QUERY = "plainto_tsquery('simple', translate(:tsq, '/.@:=', '     '))"
 
 
 def partition_name(day: date) -> str:
@@ -44,7 +48,7 @@ class PgLogStore(SqlStore):
     def _text_clause(self, query: LogQuery, params: dict) -> str:
         if search_terms(query.text):
             params["tsq"] = query.text
-            return "to_tsvector('simple', message) @@ plainto_tsquery('simple', :tsq)"
+            return f"{FTS_DOC} @@ {FTS_QUERY}"
         params["literal"] = query.text.strip().lower()
         return "strpos(lower(message), :literal) > 0"
 
@@ -131,7 +135,7 @@ class PgLogStore(SqlStore):
         return sorted(days)
 
     def enforce_retention(self, today: date) -> int:
-        """Detach and drop the partitions whose expiry day is before `today`.
+        """Drop the partitions whose expiry day is before `today`.
 
         Returns:
             The number of partitions dropped.

@@ -144,7 +144,7 @@ class LogRecord:
 
     @property
     def cursor(self) -> Cursor:
-        """This line's keyset position."""
+        """Return the keyset position of the line."""
         return Cursor(to_micros(self.ts), self.id)
 
 

@@ -1,0 +1,271 @@
+"""The Logs tab of /clusters/[cluster_id]: collection, retention, search, histogram, live tail."""
+
+from __future__ import annotations
+
+import reflex as rx
+
+from mkportal.components.log_view import (
+    context_dialog,
+    filters,
+    histogram,
+    log_lines,
+    results,
+)
+from mkportal.components.ui import confirm_button, empty_state, field_error, labelled_input
+from mkportal.state.cluster_logs import ClusterLogsState as L
+
+
+def _collection() -> rx.Component:
+    c = L.collection
+    enabled = c["enabled"] == "yes"
+    return rx.card(
+        rx.hstack(
+            rx.icon("radio-tower", size=16),
+            rx.heading("Log collection", size="3"),
+            rx.badge(
+                rx.cond(enabled, "on", "off"),
+                color_scheme=rx.cond(enabled, "green", "gray"),
+                variant="soft",
+                data_testid="collection-status",
+            ),
+            rx.spacer(),
+            rx.cond(
+                enabled & L.can_collect,
+                confirm_button(
+                    "Disable collection",
+                    title="Turn log collection off?",
+                    description="The agent is removed from the cluster and no new lines "
+                    "arrive. Lines already stored stay until they expire.",
+                    on_confirm=L.disable_collection,
+                    size="1",
+                ),
+            ),
+            align="center",
+            width="100%",
+        ),
+        rx.cond(
+            enabled,
+            rx.text(
+                "Shipping the logs of ",
+                rx.text.strong(c["namespaces"]),
+                " (agent: ",
+                c["agent"],
+                "). Enabled by ",
+                c["enabled_by"],
+                " on ",
+                c["enabled_at"],
+                ".",
+                size="2",
+                color_scheme="gray",
+            ),
+            rx.text(
+                "Collection is off: enable it to ship this cluster's logs. A log agent is "
+                "installed in the cluster and sends every container's output here.",
+                size="2",
+                color_scheme="gray",
+            ),
+        ),
+        rx.cond(c["message"] != "", rx.text(c["message"], size="2", color_scheme="orange")),
+        rx.cond(
+            L.can_collect,
+            rx.form(
+                rx.hstack(
+                    rx.box(
+                        labelled_input(
+                            "Namespaces (optional)",
+                            "log-namespaces",
+                            name="namespaces",
+                            default_value=c["namespaces_input"],
+                            placeholder="e.g. shop, payments; empty for every namespace",
+                            below=field_error(L, "namespaces"),
+                        ),
+                        flex="1",
+                        max_width="32rem",
+                    ),
+                    rx.button(
+                        rx.cond(enabled, "Update namespaces", "Enable collection"),
+                        type="submit",
+                    ),
+                    align="end",
+                    width="100%",
+                ),
+                on_submit=L.enable_collection,
+                reset_on_submit=False,
+                key=c["namespaces_input"],
+                margin_top="0.5rem",
+            ),
+            rx.text(
+                "Members and owners of the organisation can turn collection on or off.",
+                size="1",
+                color_scheme="gray",
+            ),
+        ),
+        width="100%",
+    )
+
+
+def _retention() -> rx.Component:
+    return rx.card(
+        rx.hstack(
+            rx.icon("calendar-clock", size=16),
+            rx.heading("Retention", size="3"),
+            align="center",
+        ),
+        rx.text(
+            "Your organisation's application logs are kept for ",
+            rx.text.strong(L.retention_days, " days", data_testid="log-retention"),
+            ". A change applies to lines that arrive afterwards.",
+            size="2",
+            color_scheme="gray",
+        ),
+        rx.cond(
+            L.can_set_retention,
+            rx.form(
+                rx.hstack(
+                    rx.box(
+                        labelled_input(
+                            "Retention (days, 1-90)",
+                            "log-retention-days",
+                            name="retention_days",
+                            type="number",
+                            min=1,
+                            max=90,
+                            default_value=L.retention_days,
+                            below=field_error(L, "app_retention_days"),
+                        ),
+                        width="12rem",
+                    ),
+                    rx.button("Save retention", type="submit"),
+                    align="end",
+                ),
+                on_submit=L.save_retention,
+                reset_on_submit=False,
+                key=L.retention_days,
+                margin_top="0.5rem",
+            ),
+            rx.text("Owners of the organisation can change it.", size="1", color_scheme="gray"),
+        ),
+        width="100%",
+    )
+
+
+def _tail() -> rx.Component:
+    return rx.vstack(
+        rx.hstack(
+            rx.badge(rx.icon("radio", size=12), "live", color_scheme="green", variant="soft"),
+            rx.text(
+                "New lines appear at the bottom as they arrive (the last 500 are kept); "
+                "click one to see its context.",
+                size="2",
+                color_scheme="gray",
+            ),
+            align="center",
+            margin_top="0.75rem",
+        ),
+        rx.box(
+            rx.cond(
+                L.tail_lines.length() > 0,
+                log_lines(
+                    L.tail_lines,
+                    on_select=L.show_context,
+                    selected=L.context_for,
+                    test_id="log-tail",
+                ),
+                rx.text("Waiting for new lines…", size="2", color_scheme="gray", padding="0.5rem"),
+            ),
+            display="flex",
+            flex_direction="column-reverse",
+            max_height="32rem",
+            overflow_y="auto",
+            width="100%",
+            border="1px solid var(--gray-5)",
+            border_radius="var(--radius-2)",
+            padding="0.25rem",
+        ),
+        width="100%",
+    )
+
+
+def _empty() -> rx.Component:
+    return rx.cond(
+        L.collection["enabled"] == "yes",
+        empty_state(
+            "scroll-text",
+            "No matching lines",
+            "Nothing in this time range matches: widen the range, clear the filters, or "
+            "start the live tail to watch new lines arrive.",
+        ),
+        empty_state(
+            "scroll-text",
+            "No logs yet",
+            "Collection is off: enable it to ship this cluster's logs.",
+        ),
+    )
+
+
+def _browser() -> rx.Component:
+    return rx.card(
+        rx.hstack(
+            rx.icon("scroll-text", size=16),
+            rx.heading("Logs", size="3"),
+            rx.spacer(),
+            rx.cond(
+                L.tailing,
+                rx.button(
+                    rx.icon("square", size=14),
+                    "Stop live tail",
+                    color_scheme="red",
+                    on_click=L.stop_tail,
+                ),
+                rx.button(rx.icon("play", size=14), "Live tail", on_click=L.start_tail),
+            ),
+            align="center",
+            width="100%",
+        ),
+        rx.cond(
+            L.cp_allowed,
+            rx.hstack(
+                rx.button(
+                    "Application logs",
+                    size="1",
+                    variant=rx.cond(L.stream == "app", "solid", "soft"),
+                    on_click=L.set_stream("app"),
+                ),
+                rx.button(
+                    "Control-plane logs",
+                    size="1",
+                    variant=rx.cond(L.stream == "control-plane", "solid", "soft"),
+                    on_click=L.set_stream("control-plane"),
+                ),
+                spacing="1",
+            ),
+        ),
+        filters(L),
+        rx.cond(
+            L.tailing,
+            _tail(),
+            rx.vstack(histogram(L), results(L, _empty()), width="100%", margin_top="0.75rem"),
+        ),
+        context_dialog(L),
+        width="100%",
+    )
+
+
+def logs_tab() -> rx.Component:
+    """Render the cluster's Logs tab (it loads when shown and stops the tail when left)."""
+    return rx.vstack(
+        rx.cond(
+            L.ready,
+            rx.cond(
+                L.missing,
+                empty_state(
+                    "search-x", "Cluster not found", "It does not exist, or belongs to another org."
+                ),
+                rx.vstack(_collection(), _retention(), _browser(), width="100%", spacing="3"),
+            ),
+            rx.hstack(rx.spinner(), rx.text("Reading the logs…", size="2"), role="status"),
+        ),
+        on_mount=L.load,
+        on_unmount=L.leave,
+        width="100%",
+    )
