@@ -1,4 +1,4 @@
-"""/clusters/[cluster_id]: overview, node pools, features, access and operations tabs."""
+"""/clusters/[cluster_id]: overview, node pools, features, access, logs and operations tabs."""
 
 from __future__ import annotations
 
@@ -393,7 +393,7 @@ def cluster_page() -> rx.Component:
                     rx.tabs.content(_access(), value="access", padding_top="1rem"),
                     rx.tabs.content(_operations(), value="operations", padding_top="1rem"),
                     rx.tabs.content(logs_tab(), value="logs", padding_top="1rem"),
-                    value=rx.cond(ClusterLogsState.on_tab, "logs", S.tab),
+                    value=S.tab,
                     on_change=[S.set_tab, ClusterLogsState.set_tab],
                     width="100%",
                 ),
