@@ -114,9 +114,21 @@ def _retention() -> rx.Component:
         rx.text(
             "Your organisation's application logs are kept for ",
             rx.text.strong(L.retention_days, " days", data_testid="log-retention"),
-            ". A change applies to lines that arrive afterwards.",
+            ". A change applies to lines that arrive afterwards. Stored: ",
+            rx.text.strong(L.quota_used, data_testid="log-quota"),
+            ".",
             size="2",
             color_scheme="gray",
+        ),
+        rx.cond(
+            L.quota_reached,
+            rx.callout(
+                "The log quota is reached: far over it, new lines are refused until retention "
+                "frees space. Shorten the retention or ask your operator for a larger quota.",
+                icon="triangle_alert",
+                color_scheme="orange",
+                role="alert",
+            ),
         ),
         rx.cond(
             L.can_set_retention,

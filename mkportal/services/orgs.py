@@ -196,3 +196,19 @@ def org_names(actor: Actor, org_ids: list[str]) -> dict[str, str]:
     with session_scope() as s:
         rows = s.exec(select(Organization).where(col(Organization.id).in_(set(org_ids))))
         return {o.id: o.name for o in rows}
+
+
+def owner_emails(session: Session, org_id: str) -> list[str]:
+    """Return the emails of `org_id`'s active owners, sorted (for notices; no authz)."""
+    return list(
+        session.exec(
+            select(User.email)
+            .join(Membership, col(Membership.user_id) == col(User.id))
+            .where(
+                Membership.org_id == org_id,
+                Membership.role == Role.owner.value,
+                col(User.is_active).is_(True),
+            )
+            .order_by(User.email)
+        ).all()
+    )

@@ -165,6 +165,10 @@ def bucket_label(start: datetime, span: timedelta) -> str:
     return start.strftime("%d %b %H:%M" if span > timedelta(hours=24) else "%H:%M")
 
 
+def _mib(n: int) -> str:
+    return f"{n / 1048576:,.1f}"
+
+
 class LogBrowserMixin(rx.State, mixin=True):
     """Time range, filters, results, histogram, context and downloads of one log stream."""
 
@@ -351,6 +355,8 @@ class ClusterLogsState(LogBrowserMixin, LiveMixin, SessionState):
     missing: bool = False
     collection: dict[str, str] = {}
     retention_days: str = ""
+    quota_used: str = ""
+    quota_reached: bool = False
     can_set_retention: bool = False
     can_collect: bool = False
     stream: str = "app"
@@ -382,6 +388,11 @@ class ClusterLogsState(LogBrowserMixin, LiveMixin, SessionState):
     def _show_retention(self, actor: Actor) -> None:
         settings = retention.get_org_settings(actor)
         self.retention_days = str(settings.app_retention_days)
+        self.quota_used = (
+            f"{_mib(settings.used_bytes)} MiB of the {_mib(settings.quota_bytes)} MiB quota "
+            f"({100 * settings.used_bytes // max(settings.quota_bytes, 1)} %)"
+        )
+        self.quota_reached = settings.used_bytes >= settings.quota_bytes
         self.can_set_retention = actor.is_operator or actor.role == "owner"
         self.can_collect = actor.is_operator or actor.role in ("owner", "member")
         self.cp_allowed = actor.is_operator or settings.operator_grants_control_plane

@@ -409,3 +409,16 @@ def test_operator_is_told_when_a_cluster_was_deleted(acme):
     result = AdminLogsState.choose_cluster.fn(state, acme["cluster_id"])
     assert "was deleted" in _event_names(result)
     assert state.cluster_id == "" and state.lines == []
+
+
+def test_quota_use_and_warning_are_shown(two_orgs):
+    org = two_orgs["acme_owner"].org_id
+    retention.update_org_settings(two_orgs["operator"], org_id=org, quota_bytes=1048576)
+    with session_scope() as s:
+        s.exec(
+            text("INSERT INTO log_usage (org_id, day, bytes, lines) VALUES (:o, :d, 2000000, 1)"),
+            params={"o": org, "d": utcnow().date()},
+        )
+    state = make_state(ClusterLogsState, session_for("viewer@acme.test"))
+    state._show_retention(two_orgs["acme_viewer"])
+    assert state.quota_reached is True and "quota" in state.quota_used

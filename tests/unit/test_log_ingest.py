@@ -15,6 +15,7 @@ from mkportal.db import get_engine, session_scope
 from mkportal.models.audit import AuditEvent
 from mkportal.models.cluster import Cluster
 from mkportal.models.logs import LogSettings
+from mkportal.services import mail
 from mkportal.services.errors import Forbidden, Invalid, NotFound, RateLimited, Unauthenticated
 from mkportal.services.logs import ingest, query, retention, tokens
 from mkportal.services.logs.query import LogFilters
@@ -217,6 +218,8 @@ def test_quota_warns_then_refuses(setup):
         assert s.get(LogSettings, org).warned_at is not None
         events = s.exec(select(AuditEvent).where(AuditEvent.action == "logs.quota_reached")).all()
         assert len(events) == 1 and events[0].org_id == org
+    warnings = [m for m in mail.list_outbox(setup["operator"]).items if "log quota" in m.subject]
+    assert [m.to for m in warnings] == ["owner@acme.test"]
     with pytest.raises(RateLimited):
         ingest.ingest_batch(setup["token_a"], big)
     assert count_lines() == 24

@@ -31,6 +31,7 @@ from mkportal.services.errors import Forbidden, Invalid, RateLimited, ServiceErr
 from mkportal.services.logs.retention import control_plane_days, org_settings_row, used_bytes
 from mkportal.services.logs.store import COMPONENTS, STREAMS, NewLine, get_store, to_micros
 from mkportal.services.logs.tokens import IngestIdentity, authenticate_ingest
+from mkportal.services.orgs import owner_emails
 
 MAX_BATCH_BYTES = 16 * 1024 * 1024
 MAX_BATCH_LINES = 10_000
@@ -315,9 +316,11 @@ def store_batch(
             get_store().insert([p.line for p in keep], conn)
             _add_usage(conn, identity.org_id, today, size, len(keep))
         reached = used + size >= settings.quota_bytes
-        if reached and settings.warned_at is None:
+        warn = reached and settings.warned_at is None
+        if warn:
             settings.warned_at = now
             s.add(settings)
+            owners = owner_emails(s, identity.org_id)
             audit.record(
                 s,
                 Actor.system("log-ingest"),
@@ -330,4 +333,23 @@ def store_batch(
         elif not reached and settings.warned_at is not None:
             settings.warned_at = None
             s.add(settings)
+    if warn:
+        _warn_owners(owners, used + size, settings.quota_bytes)
     return IngestResult(len(keep), len(parsed) - len(keep), size, reached)
+
+
+def _warn_owners(owners: list[str], used: int, quota: int) -> None:
+    """Email the organisation's owners that its log quota is reached (once per episode)."""
+    from mkportal.services import mail
+    from mkportal.settings import get_settings
+
+    link = f"{get_settings().base_url.rstrip('/')}/clusters"
+    for to in owners:
+        mail.send(
+            to,
+            "Your log quota is reached",
+            f"Your organisation's stored logs ({used / 1048576:,.1f} MiB) reached its quota "
+            f"of {quota / 1048576:,.1f} MiB. Far over the quota new lines are refused until "
+            "retention frees space. Shorten the retention in a cluster's Logs tab, or ask "
+            f"your operator for a larger quota.\n\n{link}\n",
+        )
