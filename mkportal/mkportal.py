@@ -35,6 +35,7 @@ from mkportal.worker.embedded import embedded_worker
 app = rx.App(
     api_transformer=create_api(),
     stylesheets=["/styles.css"],
+    head_components=[rx.script(src="/autoload.js")],
 )
 app.register_lifespan_task(embedded_worker)
 app.register_lifespan_task(sandbox_api)

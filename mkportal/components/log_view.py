@@ -362,7 +362,13 @@ def results(state: type[rx.State], empty: rx.Component) -> rx.Component:
             ),
             rx.cond(
                 state.has_older,
-                rx.button("Load older", variant="soft", on_click=state.load_older, width="100%"),
+                rx.button(
+                    "Load older",
+                    variant="soft",
+                    on_click=state.load_older,
+                    width="100%",
+                    data_autoload="true",
+                ),
                 rx.text("The start of the time range.", size="1", color_scheme="gray"),
             ),
             width="100%",

@@ -116,7 +116,13 @@ def _audit() -> rx.Component:
             ),
             rx.cond(
                 A.has_older,
-                rx.button("Load older", variant="soft", on_click=A.load_older, width="100%"),
+                rx.button(
+                    "Load older",
+                    variant="soft",
+                    on_click=A.load_older,
+                    width="100%",
+                    data_autoload="true",
+                ),
             ),
             width="100%",
         ),

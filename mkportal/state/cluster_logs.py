@@ -9,7 +9,6 @@ lines it shows and, in backend-only vars, the records behind them for the downlo
 
 from __future__ import annotations
 
-import json
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -22,6 +21,7 @@ from mkportal.services import auth
 from mkportal.services.actor import Actor
 from mkportal.services.errors import Invalid, NotFound, ServiceError
 from mkportal.services.logs import collection, retention
+from mkportal.services.logs.export import as_json_lines, as_text, export_records, record_dict
 from mkportal.services.logs.query import (
     LogFilters,
     line_context,
@@ -43,6 +43,7 @@ PRESET_SPANS = {
 }
 PAGE_LINES = 100
 MAX_SHOWN = 2000
+DOWNLOAD_MAX = 20_000
 TAIL_CAP = 500
 TAIL_BATCH = 200
 HISTOGRAM_BUCKETS = 60
@@ -114,38 +115,6 @@ def shown_line(r: LogRecord) -> dict[str, Any]:
     if r.component == "audit":
         line.update(audit_fields(r.attrs))
     return line
-
-
-def record_dict(r: LogRecord) -> dict[str, Any]:
-    """Return a line as a JSON-ready dict, for the downloads."""
-    return {
-        "ts": r.ts.astimezone(UTC).isoformat(),
-        "cluster_id": r.cluster_id,
-        "stream": r.stream,
-        "level": r.level,
-        "namespace": r.namespace,
-        "pod": r.pod,
-        "container": r.container,
-        "component": r.component,
-        "message": r.message,
-        "attrs": r.attrs,
-    }
-
-
-def as_text(records: list[dict]) -> str:
-    """Render downloaded lines as plain text, oldest first."""
-    out = []
-    for r in reversed(records):
-        source = r["component"] or "/".join(
-            p for p in (r["namespace"], r["pod"], r["container"]) if p
-        )
-        out.append(f"{r['ts']} {r['level'].upper():5} {source} {r['message']}")
-    return "\n".join(out) + ("\n" if out else "")
-
-
-def as_json_lines(records: list[dict]) -> str:
-    """Render downloaded lines as JSON lines, oldest first."""
-    return "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in reversed(records))
 
 
 def parse_local(value: str) -> datetime | None:
@@ -333,17 +302,27 @@ class LogBrowserMixin(rx.State, mixin=True):
     @rx.event
     @authed
     def download(self, actor: Actor, fmt: str):  # noqa: ANN201
-        """Download the lines shown (as text or JSON lines)."""
+        """Download the whole result of the current search (text or JSON lines)."""
         target = self._target()
         if not target or not self._records:
             return rx.toast.info("Nothing to download: search first.")
-        search_logs(actor, target, self._log_filters(limit=1))
+        records = list(export_records(actor, target, self._log_filters(limit=1000), DOWNLOAD_MAX))
         stamp = utcnow().strftime("%Y%m%d-%H%M%S")
+        note = (
+            []
+            if len(records) < DOWNLOAD_MAX
+            else [
+                rx.toast.info(
+                    f"The download holds the newest {DOWNLOAD_MAX:,} lines; the API's "
+                    "/logs/export streams any number."
+                )
+            ]
+        )
         if fmt == "jsonl":
-            return rx.download(
-                data=as_json_lines(self._records), filename=f"logs-{target}-{stamp}.jsonl"
-            )
-        return rx.download(data=as_text(self._records), filename=f"logs-{target}-{stamp}.log")
+            data, name = as_json_lines(records), f"logs-{target}-{stamp}.jsonl"
+        else:
+            data, name = as_text(records), f"logs-{target}-{stamp}.log"
+        return [rx.download(data=data, filename=name), *note]
 
 
 class ClusterLogsState(LogBrowserMixin, LiveMixin, SessionState):

@@ -169,3 +169,21 @@ def test_operator_reads_control_plane_audit_events(page: Page, portal, cluster):
     page.get_by_label("Control-plane retention (days, 1-90)").fill("30")
     page.get_by_role("button", name="Save retention").click()
     expect(page.get_by_text("Control-plane logs are kept for 30 days.")).to_be_visible()
+
+
+def test_scrolling_down_loads_older_lines(page: Page, portal, cluster):
+    ns = f"scroll-{uuid.uuid4().hex[:6]}"
+    lines = [{"namespace": ns, "pod": "web-1", "container": "web", "level": "info",
+              "message": f"request {i:03d} served"} for i in range(250)]  # fmt: skip
+    _ingest(portal, cluster["ingest"], *lines)
+    sign_in(page, portal, MEMBER)
+    page.goto(f"{portal['url']}/clusters/{cluster['id']}")
+    page.get_by_role("tab", name="Logs").click()
+    page.get_by_label("Namespace", exact=True).fill(ns)
+    page.get_by_role("button", name="Search").click()
+    shown = page.get_by_test_id("log-lines").get_by_test_id("log-line")
+    expect(shown).to_have_count(100)
+    for expected in (200, 250):
+        page.get_by_role("button", name="Load older").scroll_into_view_if_needed()
+        expect(shown).to_have_count(expected)
+    expect(page.get_by_role("button", name="Load older")).to_have_count(0)

@@ -77,6 +77,13 @@ def test_ingest_then_search_page_histogram_context(api, env, two_orgs):
     api.post("/api/v1/ingest/logs", content=batch(line(0, message="fresh")), headers=env["ingest"])
     more = api.get(f"{url}/tail", headers=viewer, params={"after": tail["cursor"]}).json()
     assert [i["message"] for i in more["items"]] == ["fresh"] and more["cursor"] != tail["cursor"]
+    export = api.get(f"{url}/export", headers=viewer, params={"format": "jsonl"})
+    assert export.status_code == 200 and "attachment" in export.headers["content-disposition"]
+    assert len(export.text.splitlines()) == 31
+    text = api.get(f"{url}/export", headers=viewer, params={"format": "text", "q": "items/7"})
+    assert text.text.endswith("GET /api/items/7 200\n") and len(text.text.splitlines()) == 1
+    other = _auth(two_orgs["globex_owner"])
+    assert api.get(f"{url}/export", headers=other).status_code == 404
 
 
 def test_ingest_error_shapes(api, env):

@@ -18,13 +18,12 @@ from mkportal.models.cluster import Cluster
 from mkportal.services.clusters import actions
 from mkportal.services.clusters.spec import ClusterIn
 from mkportal.services.logs import retention
+from mkportal.services.logs.export import as_json_lines, as_text
 from mkportal.services.logs.store import NewLine, get_store, to_micros
 from mkportal.state.admin_logs import AdminLogsState
 from mkportal.state.cluster_logs import (
     TAIL_CAP,
     ClusterLogsState,
-    as_json_lines,
-    as_text,
     audit_fields,
     message_parts,
 )
@@ -178,7 +177,7 @@ def test_signed_out_clients_are_redirected_and_change_nothing(acme, cls, handler
     assert _log_lines() == 153
 
 
-def test_the_owner_searches_highlights_pages_and_downloads(acme):
+def test_the_owner_searches_highlights_pages_and_downloads(acme, monkeypatch):
     state = make_state(ClusterLogsState, session_for("owner@acme.test"))
     state.router.page.params["cluster_id"] = acme["cluster_id"]
     ClusterLogsState.load.fn(state)
@@ -210,9 +209,14 @@ def test_the_owner_searches_highlights_pages_and_downloads(acme):
     assert len(state.context_lines) == 15 + 1 + 5  # five newer lines exist
     assert line_id in [ln["id"] for ln in state.context_lines]
 
+    sent: list = []
+    monkeypatch.setattr(
+        "mkportal.state.cluster_logs.as_json_lines", lambda rs: sent.append(rs) or "x"
+    )
     result = ClusterLogsState.download.fn(state, "jsonl")
     body = _event_names(result)
     assert "download" in body and ".jsonl" in body
+    assert len(sent[0]) == 151  # the whole result, not only the 100 lines shown
     records = [json.loads(x) for x in as_json_lines(state._records).splitlines()]
     assert len(records) == 100 and records[-1]["message"].startswith("payment gateway")
 

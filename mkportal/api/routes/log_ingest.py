@@ -6,13 +6,14 @@ from dataclasses import asdict
 from datetime import datetime
 
 from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import StreamingResponse
 from pydantic import Field
 from starlette.concurrency import run_in_threadpool
 
 from mkportal.api.deps import bearer, current_actor
 from mkportal.api.schemas import Body
 from mkportal.services.actor import Actor
-from mkportal.services.logs import query, retention
+from mkportal.services.logs import export, query, retention
 from mkportal.services.logs import tokens as log_tokens
 from mkportal.services.logs.ingest import ingest_batch
 from mkportal.services.logs.store import LogPage, LogRecord
@@ -105,6 +106,25 @@ def search_logs(
 ) -> dict:
     """Search a cluster's logs, newest first; page with `cursor` and `direction`."""
     return page_json(query.search_logs(actor, cluster_id, f))
+
+
+@router.get("/clusters/{cluster_id}/logs/export")
+def export_logs(
+    cluster_id: str,
+    f: query.LogFilters = Depends(filters),
+    actor: Actor = Depends(current_actor),
+    format: str = Query("jsonl", pattern="^(text|jsonl)$"),  # noqa: A002
+    max_lines: int = Query(1_000_000, ge=1, le=10_000_000),
+) -> StreamingResponse:
+    """Stream every matching line (newest first) as JSON lines or text, paging on the server."""
+    query.search_logs(actor, cluster_id, f)  # authorize and validate before streaming
+    render = export.json_line if format == "jsonl" else export.text_line
+    lines = (render(r) for r in export.export_records(actor, cluster_id, f, max_lines))
+    media = "application/x-ndjson" if format == "jsonl" else "text/plain; charset=utf-8"
+    name = f"logs-{cluster_id}.{'jsonl' if format == 'jsonl' else 'log'}"
+    return StreamingResponse(
+        lines, media_type=media, headers={"Content-Disposition": f'attachment; filename="{name}"'}
+    )
 
 
 @router.get("/clusters/{cluster_id}/logs/histogram")
