@@ -187,3 +187,15 @@ def test_the_tick_hooks_are_registered():
     kind_names()
     assert tick._HOOKS["logs.sandbox_simulator"] is simulator.simulate
     assert "logs.cloud_control_plane" in tick._HOOKS
+
+
+def test_the_budget_rotates_over_clusters(sandbox, monkeypatch):
+    seen: list[str] = []
+    monkeypatch.setattr(simulator, "MAX_LINES_PER_TICK", 1)
+    monkeypatch.setattr(
+        simulator, "simulate_cluster", lambda cluster, *_a: seen.append(cluster.id) or [{}]
+    )
+    monkeypatch.setattr(simulator, "ingest_lines", lambda *a: type("R", (), {"accepted": 1})())
+    for i in range(2):
+        simulator.simulate(now=NOW + timedelta(seconds=i))
+    assert sorted(seen) == sorted([sandbox["collecting"], sandbox["idle"]])

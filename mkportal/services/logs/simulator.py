@@ -362,7 +362,15 @@ def simulate(now: datetime | None = None, seed: int | str | None = None) -> dict
             s.expunge(obj)
     stored: dict[str, int] = {}
     budget = MAX_LINES_PER_TICK
-    for cluster in sorted(clusters, key=lambda c: c.id):
+    never = datetime.min.replace(tzinfo=UTC)
+
+    def waited(c: Cluster) -> tuple:
+        row = rows.get(c.id)
+        at = row.sim_at if row and row.sim_at else never
+        return (at if at.tzinfo else at.replace(tzinfo=UTC), c.id)
+
+    # Longest-waiting first, so a per-tick budget rotates over many clusters.
+    for cluster in sorted(clusters, key=waited):
         if budget <= 0:
             break
         row = rows.get(cluster.id)
