@@ -24,8 +24,10 @@ from bench.common import (
     OUT,
     ROOT,
     apply_env,
+    cluster_row,
     free_port,
     percentile,
+    pool_row,
     scratch_env,
     spawn,
     stop,
@@ -159,42 +161,19 @@ def _seed(env: dict) -> dict:
         for i in range(CLUSTERS):
             cid = new_id()
             clusters.append(
-                {
-                    "id": cid,
-                    "org_id": org_id,
-                    "name": f"prod-{i:02d}",
-                    "provider": "sandbox",
-                    "region": "ch-gva-2",
-                    "version": "1.35",
-                    "current_version": "1.35",
-                    "service_level": "standard",
-                    "status": "running",
-                    "status_reason": "",
-                    "features": list(FEATURES),
-                    "feature_status": {f: "ready" for f in FEATURES},
-                    "network": {},
-                    "endpoint": "",
-                    "provider_ref": "",
-                    "credentials_enc": "",
-                    "credentials_kind": "",
-                    "created_by": EMAIL,
-                    "created_at": created,
-                    "updated_at": now,
-                }
+                cluster_row(
+                    cid,
+                    org_id,
+                    f"prod-{i:02d}",
+                    EMAIL,
+                    created,
+                    now,
+                    features=list(FEATURES),
+                    feature_status={f: "ready" for f in FEATURES},
+                )
             )
             for j, pool in enumerate(POOLS):
-                pools.append(
-                    {
-                        "id": new_id(),
-                        "cluster_id": cid,
-                        "name": pool,
-                        "machine_type": f"s-{2 * (j + 1)}" if j < 2 else "m-4",
-                        "count": 2,
-                        "observed_count": 2,
-                        "ready_count": 2,
-                        "status": "ready",
-                    }
-                )
+                pools.append(pool_row(cid, pool, f"s-{2 * (j + 1)}" if j < 2 else "m-4", 2))
         s.execute(insert(Cluster), clusters)
         s.execute(insert(NodePool), pools)
     names = [(c["id"], c["name"]) for c in clusters]

@@ -16,8 +16,10 @@ from bench.common import (
     OUT,
     ROOT,
     apply_env,
+    cluster_row,
     free_port,
     percentile,
+    pool_row,
     scratch_env,
     spawn,
     stop,
@@ -52,41 +54,16 @@ def _seed(env: dict) -> None:
         for i in range(CLUSTERS):
             cid = new_id()
             clusters.append(
-                {
-                    "id": cid,
-                    "org_id": org_id,
-                    "name": f"bench-{i:05d}",
-                    "provider": "sandbox",
-                    "region": "ch-gva-2",
-                    "version": "1.35",
-                    "current_version": "1.35",
-                    "service_level": "standard",
-                    "status": "running",
-                    "status_reason": "",
-                    "features": [],
-                    "feature_status": {},
-                    "network": {},
-                    "endpoint": "",
-                    "provider_ref": "",
-                    "credentials_enc": "",
-                    "credentials_kind": "",
-                    "created_by": EMAIL,
-                    "created_at": now - timedelta(seconds=CLUSTERS - i),
-                    "updated_at": now,
-                }
+                cluster_row(
+                    cid,
+                    org_id,
+                    f"bench-{i:05d}",
+                    EMAIL,
+                    now - timedelta(seconds=CLUSTERS - i),
+                    now,
+                )
             )
-            pools.append(
-                {
-                    "id": new_id(),
-                    "cluster_id": cid,
-                    "name": "default",
-                    "machine_type": "s-2",
-                    "count": 2,
-                    "observed_count": 2,
-                    "ready_count": 2,
-                    "status": "ready",
-                }
-            )
+            pools.append(pool_row(cid, "default", "s-2", 2))
         s.execute(insert(Cluster), clusters)
         s.execute(insert(NodePool), pools)
 

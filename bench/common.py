@@ -112,3 +112,44 @@ def percentile(values: list[float], p: float) -> float:
     if len(values) == 1:
         return values[0]
     return statistics.quantiles(values, n=100, method="inclusive")[max(0, min(98, int(p) - 1))]
+
+
+def cluster_row(cluster_id: str, org_id: str, name: str, created_by: str, created_at, now, **spec):  # noqa: ANN001, ANN003
+    """Return a running sandbox `cluster` row for bulk inserts; `spec` overrides columns."""
+    return {
+        "id": cluster_id,
+        "org_id": org_id,
+        "name": name,
+        "provider": "sandbox",
+        "region": "ch-gva-2",
+        "version": "1.35",
+        "current_version": "1.35",
+        "service_level": "standard",
+        "status": "running",
+        "status_reason": "",
+        "features": [],
+        "feature_status": {},
+        "network": {},
+        "endpoint": "",
+        "provider_ref": "",
+        "credentials_enc": "",
+        "credentials_kind": "",
+        "created_by": created_by,
+        "created_at": created_at,
+        "updated_at": now,
+        **spec,
+    }
+
+
+def pool_row(cluster_id: str, name: str, machine_type: str, count: int) -> dict:
+    """Return a ready `node_pool` row for bulk inserts."""
+    return {
+        "id": uuid.uuid4().hex,
+        "cluster_id": cluster_id,
+        "name": name,
+        "machine_type": machine_type,
+        "count": count,
+        "observed_count": count,
+        "ready_count": count,
+        "status": "ready",
+    }
