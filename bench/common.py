@@ -114,7 +114,7 @@ def percentile(values: list[float], p: float) -> float:
     return statistics.quantiles(values, n=100, method="inclusive")[max(0, min(98, int(p) - 1))]
 
 
-def cluster_row(cluster_id: str, org_id: str, name: str, created_by: str, created_at, now, **spec):  # noqa: ANN001, ANN003
+def cluster_row(cluster_id: str, org_id: str, name: str, created_by: str, created_at, now, **spec):
     """Return a running sandbox `cluster` row for bulk inserts; `spec` overrides columns."""
     return {
         "id": cluster_id,
