@@ -134,6 +134,23 @@ def test_token_for_cluster_a_cannot_write_cluster_b(setup):
         (json.dumps({**line(), "ts": 1e20}).encode(), "line 2"),
         (b'{"message": "\xff\xfe", "ts": 1}', "line 2"),
     ],
+    # Stable ids: the cases hold the current time, which differs between xdist workers.
+    ids=[
+        "not-json",
+        "not-an-object",
+        "no-message",
+        "no-ts",
+        "bad-ts",
+        "bad-stream",
+        "bad-component",
+        "bad-attrs",
+        "unknown-field",
+        "too-long",
+        "future",
+        "too-deep",
+        "huge-ts",
+        "not-utf8",
+    ],
 )
 def test_malformed_lines_reject_the_whole_batch(setup, raw, needle):
     body = batch(line(1)) + raw + b"\n" + batch(line(3))
