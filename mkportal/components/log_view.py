@@ -14,7 +14,7 @@ import plotly.graph_objects as go
 import reflex as rx
 
 from mkportal.components.charts import chart
-from mkportal.components.ui import labelled_input
+from mkportal.components.ui import field_error, labelled_input
 
 LEVEL_COLORS = {
     "debug": "gray",
@@ -375,4 +375,40 @@ def results(state: type[rx.State], empty: rx.Component) -> rx.Component:
             spacing="2",
         ),
         empty,
+    )
+
+
+def retention_form(
+    state: type[rx.State],
+    label: str,
+    html_id: str,
+    name: str,
+    value: rx.Var,
+    error_path: str,
+    on_submit: rx.EventHandler,
+    key: rx.Var,
+    width: str = "12rem",
+) -> rx.Component:
+    """Render a "days, 1-90" retention input with its Save button and inline error."""
+    return rx.form(
+        rx.hstack(
+            rx.box(
+                labelled_input(
+                    label,
+                    html_id,
+                    name=name,
+                    type="number",
+                    min=1,
+                    max=90,
+                    default_value=value,
+                    below=field_error(state, error_path),
+                ),
+                width=width,
+            ),
+            rx.button("Save retention", type="submit"),
+            align="end",
+        ),
+        on_submit=on_submit,
+        reset_on_submit=False,
+        key=key,
     )

@@ -6,9 +6,16 @@ import reflex as rx
 
 from mkportal.components.cluster_form import labelled_select
 from mkportal.components.layout import shell
-from mkportal.components.log_view import context_dialog, filters, histogram, level_badge, results
+from mkportal.components.log_view import (
+    context_dialog,
+    filters,
+    histogram,
+    level_badge,
+    results,
+    retention_form,
+)
 from mkportal.components.table import data_table
-from mkportal.components.ui import empty_state, field_error, labelled_input
+from mkportal.components.ui import empty_state
 from mkportal.services.logs.store import COMPONENTS
 from mkportal.state.admin_logs import AdminLogsState as A
 
@@ -38,27 +45,16 @@ def _settings() -> rx.Component:
     return rx.card(
         rx.heading("Retention and access", size="3"),
         rx.hstack(
-            rx.form(
-                rx.hstack(
-                    rx.box(
-                        labelled_input(
-                            "Control-plane retention (days, 1-90)",
-                            "cp-retention-days",
-                            name="cp_retention_days",
-                            type="number",
-                            min=1,
-                            max=90,
-                            default_value=A.cp_retention_days,
-                            below=field_error(A, "control_plane_retention_days"),
-                        ),
-                        width="16rem",
-                    ),
-                    rx.button("Save retention", type="submit"),
-                    align="end",
-                ),
-                on_submit=A.save_cp_retention,
-                reset_on_submit=False,
-                key=A.cluster_id + A.cp_retention_days,
+            retention_form(
+                A,
+                "Control-plane retention (days, 1-90)",
+                "cp-retention-days",
+                "cp_retention_days",
+                A.cp_retention_days,
+                "control_plane_retention_days",
+                A.save_cp_retention,
+                A.cluster_id + A.cp_retention_days,
+                width="16rem",
             ),
             rx.vstack(
                 rx.hstack(

@@ -10,6 +10,7 @@ from mkportal.components.log_view import (
     histogram,
     log_lines,
     results,
+    retention_form,
 )
 from mkportal.components.ui import confirm_button, empty_state, field_error, labelled_input
 from mkportal.state.cluster_logs import ClusterLogsState as L
@@ -132,27 +133,17 @@ def _retention() -> rx.Component:
         ),
         rx.cond(
             L.can_set_retention,
-            rx.form(
-                rx.hstack(
-                    rx.box(
-                        labelled_input(
-                            "Retention (days, 1-90)",
-                            "log-retention-days",
-                            name="retention_days",
-                            type="number",
-                            min=1,
-                            max=90,
-                            default_value=L.retention_days,
-                            below=field_error(L, "app_retention_days"),
-                        ),
-                        width="12rem",
-                    ),
-                    rx.button("Save retention", type="submit"),
-                    align="end",
+            rx.box(
+                retention_form(
+                    L,
+                    "Retention (days, 1-90)",
+                    "log-retention-days",
+                    "retention_days",
+                    L.retention_days,
+                    "app_retention_days",
+                    L.save_retention,
+                    L.retention_days,
                 ),
-                on_submit=L.save_retention,
-                reset_on_submit=False,
-                key=L.retention_days,
                 margin_top="0.5rem",
             ),
             rx.text("Owners of the organisation can change it.", size="1", color_scheme="gray"),
