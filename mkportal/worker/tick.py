@@ -45,6 +45,16 @@ def acquire_lock(name: str, owner: str, seconds: float) -> bool:
         return False
 
 
+def release_lock(name: str, owner: str) -> None:
+    """Give up the named lock if `owner` still holds it."""
+    with session_scope() as s:
+        s.exec(
+            update(Lock)
+            .where(Lock.name == name, Lock.owner == owner)
+            .values(expires_at=utcnow() - timedelta(seconds=1))
+        )
+
+
 def run_tick(owner: str | None = None) -> list[str]:
     """Run every registered hook if this worker wins the tick lock.
 

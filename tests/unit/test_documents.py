@@ -14,7 +14,7 @@ from mkportal.db import session_scope
 from mkportal.models.billing import BillingAccount, Credit, Invoice, InvoiceLine
 from mkportal.services import tokens
 from mkportal.services.billing import documents
-from mkportal.services.errors import NotFound
+from mkportal.services.errors import Conflict, NotFound
 
 D = Decimal
 
@@ -196,3 +196,19 @@ def test_empty_invoice_says_so(two_orgs):
     text, _ = _visible(documents.render_html(inv))
     assert "No usage in this period." in text and "Total CHF 0.00" in text
     assert "No usage in this period." in documents.render_text(inv)
+
+
+def test_a_second_deliverer_at_the_same_moment_leaves_the_invoice_alone(two_orgs):
+    from mkportal.services import mail
+    from mkportal.services.billing import delivery
+    from mkportal.worker.tick import acquire_lock, release_lock
+
+    inv_id = insert_invoice(two_orgs["acme_owner"].org_id)
+    assert acquire_lock(f"deliver:{inv_id}", "the-other-deliverer", 60)
+    with pytest.raises(Conflict, match="being delivered"):
+        delivery.deliver(inv_id)
+    assert mail.list_outbox(two_orgs["operator"]).total == 0
+    release_lock(f"deliver:{inv_id}", "the-other-deliverer")
+    delivery.deliver(inv_id)
+    delivery.deliver(inv_id)
+    assert mail.list_outbox(two_orgs["operator"]).total == 1

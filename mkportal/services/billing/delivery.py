@@ -16,7 +16,7 @@ from decimal import Decimal
 from html import escape
 
 from mkportal.db import session_scope
-from mkportal.models.base import utcnow
+from mkportal.models.base import new_id, utcnow
 from mkportal.models.billing import Invoice
 from mkportal.models.billing import InvoiceStatus as S
 from mkportal.models.org import Organization
@@ -108,8 +108,28 @@ def _email(invoice_id: str, actor: Actor, *, resent: bool) -> list[str]:
     return to
 
 
+DELIVERY_LEASE_SECONDS = 600.0
+
+
 def _deliver(invoice_id: str) -> list[str]:
-    """Run the delivery steps still missing; return whom this run emailed."""
+    """Run the delivery steps still missing; return whom this run emailed.
+
+    One deliverer at a time per invoice (a lease in the lock table): a second run at the
+    same moment (the CLI beside the scheduled run) gets a Conflict and is retried later, so
+    the invoice is not emailed twice. A deliverer that died loses the lease when it expires.
+    """
+    from mkportal.worker.tick import acquire_lock, release_lock
+
+    lock, owner = f"deliver:{invoice_id}", new_id()
+    if not acquire_lock(lock, owner, DELIVERY_LEASE_SECONDS):
+        raise Conflict("The invoice is being delivered by another run right now; try again.")
+    try:
+        return _deliver_steps(invoice_id)
+    finally:
+        release_lock(lock, owner)
+
+
+def _deliver_steps(invoice_id: str) -> list[str]:
     with session_scope() as s:
         inv = s.get(Invoice, invoice_id)
         if inv is None:
@@ -139,7 +159,8 @@ def deliver(invoice_id: str) -> None:
 
     Raises:
         NotFound: No such invoice.
-        Conflict: The invoice is a draft, or its organisation has nobody to email.
+        Conflict: The invoice is a draft, its organisation has nobody to email, or another
+            run is delivering it right now.
         stripe.StripeError: Stripe refused or could not be reached (re-run later).
 
     """
