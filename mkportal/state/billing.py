@@ -148,10 +148,11 @@ class BillingState(PagedMixin, LiveMixin, SessionState):
     def _fetch(self, token: str, key: str) -> tuple:
         """Rate this month so far (and, once per visit, the 12-month history), off the lock."""
         actor = auth.session_actor(token)
+        est = estimate.running_estimate(actor)
         history = None
         if self._history_key != key:
-            history = reports.monthly_totals(actor, months=HISTORY_MONTHS)
-        return estimate.running_estimate(actor), history, key
+            history = reports.monthly_totals(actor, months=HISTORY_MONTHS, running=est)
+        return est, history, key
 
     def _apply(self, data: tuple) -> bool:
         est, history, key = data

@@ -333,6 +333,10 @@ def test_reports(billed):
     invoices.run_billing(LAST)
     months = reports.monthly_totals(acme_owner)
     assert months[-1].status == "running"
+    # Given this month's estimate, the same months come back without rating it again.
+    running = estimate.running_estimate(acme_owner)
+    assert reports.monthly_totals(acme_owner, running=running) == months
+    assert months[-1].amount == running.to_date
     assert (months[-2].period, months[-2].status, months[-2].amount) == (LAST, "sent", rated)
     usage = reports.usage_breakdown(acme_owner, LAST)
     assert sum((r.amount for r in usage), Decimal(0)) == rated

@@ -15,6 +15,7 @@ from mkportal.models.billing import Invoice, InvoiceLine, InvoiceStatus, UsageRe
 from mkportal.models.org import Organization
 from mkportal.services.actor import Actor
 from mkportal.services.billing import rating
+from mkportal.services.billing.estimate import MonthEstimate
 from mkportal.services.billing.money import as_utc, parse_period, period_of, previous_period
 from mkportal.services.billing.prices import version_at
 
@@ -141,12 +142,21 @@ def usage_breakdown(actor: Actor, period: str) -> list[UsageRow]:
     ]
 
 
-def monthly_totals(actor: Actor, months: int = 12) -> list[MonthTotal]:
+def monthly_totals(
+    actor: Actor, months: int = 12, *, running: MonthEstimate | None = None
+) -> list[MonthTotal]:
     """Return the caller's organisation's last months, oldest first.
 
     Invoiced months show their invoice (drafts excepted); the current month shows its
     charges so far (``running``); a past month with usage but no invoice yet is rated
     (``unbilled``). Months without either are left out.
+
+    Args:
+        actor: The caller (any member of the organisation).
+        months: How many months, the current one included.
+        running: This month's estimate when the caller already has it (its charges so
+            far are the running month's total, so the month is not rated again).
+
     """
     if actor.org_id is None:
         return []
@@ -185,6 +195,8 @@ def monthly_totals(actor: Actor, months: int = 12) -> list[MonthTotal]:
         if p in invoices:
             inv = invoices[p]
             out.append(MonthTotal(p, inv.total, inv.currency, inv.status))
+        elif p == current and running is not None and running.period == current:
+            out.append(MonthTotal(p, running.to_date, running.currency, "running"))
         elif p == current or p in unbilled:
             charges = rating.rate(p, org_id=org_id, with_credits=False).get(org_id)
             if charges is None and p != current:
