@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import secrets
 from functools import lru_cache
 from pathlib import Path
@@ -102,6 +104,42 @@ class Settings(BaseSettings):
         default="", description="Stripe API base URL (tests point it at a local server)."
     )
 
+    prometheus_url: str = Field(
+        default="", description="Operator Prometheus; empty: start an embedded one if installed."
+    )
+    alertmanager_url: str = Field(
+        default="", description="Operator Alertmanager; empty: start an embedded one if installed."
+    )
+    metrics_embedded: bool = Field(
+        default=True,
+        description="Start Prometheus and Alertmanager with the portal when their binaries "
+        "exist and no URLs are set.",
+    )
+    prometheus_port: int = Field(default=9090, description="Port of the embedded Prometheus.")
+    alertmanager_port: int = Field(default=9093, description="Port of the embedded Alertmanager.")
+    metrics_scrape_interval: str = Field(
+        default="15s", description="Scrape and rule evaluation interval of the embedded stack."
+    )
+    metrics_token: str = Field(
+        default="",
+        description="Bearer token Prometheus scrapes the portal's exporter with; default "
+        "derived from SECRET_KEY.",
+    )
+    alertmanager_secret: str = Field(
+        default="",
+        description="Shared secret of /api/v1/webhooks/alertmanager; default derived from "
+        "SECRET_KEY.",
+    )
+    oncall_emails: list[str] = Field(
+        default_factory=list, description="On-call addresses notified of new incidents."
+    )
+    oncall_webhook_url: str = Field(
+        default="", description="On-call webhook (JSON POST) notified of new incidents."
+    )
+    alarm_interval: float = Field(
+        default=30.0, description="Seconds between evaluations of the users' alarms."
+    )
+
     @field_validator("reflex_redis_url", mode="before")
     @classmethod
     def _empty_is_none(cls, value: str | None) -> str | None:
@@ -131,11 +169,19 @@ class Settings(BaseSettings):
             self.cors_origins = [self.base_url.rstrip("/")]
         if not self.secret_key:
             self.secret_key = _load_or_create_secret(self.var_dir / "secret_key")
+        if not self.metrics_token:
+            self.metrics_token = _derive(self.secret_key, "metrics-scrape")
+        if not self.alertmanager_secret:
+            self.alertmanager_secret = _derive(self.secret_key, "alertmanager-webhook")
 
     @property
     def is_sqlite(self) -> bool:
         """Whether the portal database is SQLite."""
         return self.database_url.startswith("sqlite")
+
+
+def _derive(secret_key: str, purpose: str) -> str:
+    return hmac.new(secret_key.encode(), purpose.encode(), hashlib.sha256).hexdigest()
 
 
 def _load_or_create_secret(path: Path) -> str:

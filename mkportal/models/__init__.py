@@ -16,6 +16,16 @@ from mkportal.models.billing import (
 from mkportal.models.cluster import Cluster, NodePool
 from mkportal.models.log_collection import LogCollection
 from mkportal.models.logs import ClusterLogSettings, LogIngestToken, LogSettings, LogUsage
+from mkportal.models.metrics import (
+    Alarm,
+    AlarmEvent,
+    Dashboard,
+    Incident,
+    IncidentEvent,
+    MetricsCollection,
+    Notification,
+    WebhookDelivery,
+)
 from mkportal.models.operation import Operation, OperationLog, OpStatus
 from mkportal.models.org import Invitation, Membership, Organization, Role, User
 from mkportal.models.provider import ProviderCredential
@@ -23,6 +33,14 @@ from mkportal.models.sandbox import SandboxCluster, SandboxNode, SandboxObject, 
 from mkportal.models.service_level import ServiceLevel
 
 __all__ = [
+    "Alarm",
+    "AlarmEvent",
+    "Dashboard",
+    "Incident",
+    "IncidentEvent",
+    "MetricsCollection",
+    "Notification",
+    "WebhookDelivery",
     "BillingAccount",
     "Credit",
     "Invoice",

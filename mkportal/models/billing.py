@@ -189,7 +189,12 @@ class Credit(SQLModel, table=True):
 
 
 class SloReport(SQLModel, table=True):
-    """A cluster's measured availability for a month (consumed by billing for credits)."""
+    """A cluster's measured availability for a month (consumed by billing for credits).
+
+    Availability, target and error budget used are percentages. `source` says where the
+    downtime came from ("prometheus", "incidents" or "manual"); `final` is false while
+    the month is still running.
+    """
 
     __tablename__ = "slo_report"
     __table_args__ = (UniqueConstraint("cluster_id", "period", name="uq_slo_cluster_period"),)
@@ -202,7 +207,13 @@ class SloReport(SQLModel, table=True):
     availability: Decimal = Field(sa_column=money_column())
     target: Decimal = Field(sa_column=money_column())
     downtime_minutes: int = 0
+    observed_minutes: int = 0
+    error_budget_used: Decimal = Field(default=Decimal(0), sa_column=money_column())
+    incidents: int = 0
+    source: str = Field(default="manual", max_length=16)
+    final: bool = True
     created_at: datetime = Field(default_factory=utcnow)
+    updated_at: datetime = Field(default_factory=utcnow)
 
 
 class StripeEvent(SQLModel, table=True):

@@ -11,7 +11,11 @@ from mkportal.models.base import new_id, utcnow
 
 
 class SandboxCluster(SQLModel, table=True):
-    """A simulated control plane."""
+    """A simulated control plane.
+
+    `faults` are injected metric faults for the simulated series (e.g. {"api_down": true,
+    "error_ratio": 0.3, "latency_seconds": 2.5, "nodes_not_ready": 1}).
+    """
 
     __tablename__ = "sandbox_cluster"
 
@@ -26,6 +30,7 @@ class SandboxCluster(SQLModel, table=True):
     token_enc: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
     features: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     network: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    faults: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     created_at: datetime = Field(default_factory=utcnow)
 
 
