@@ -13,7 +13,8 @@ import time
 from bench.common import OUT
 
 BENCHMARKS = ["startup", "api_latency", "engine", "clusters", "cluster_list", "billing_page",
-              "billing_rating", "logs_store"]  # fmt: skip
+              "billing_rating", "logs_store", "metrics_dashboard", "promql_confine",
+              "alarm_eval"]  # fmt: skip
 
 
 def main(names: list[str]) -> int:

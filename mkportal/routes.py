@@ -20,6 +20,16 @@ ADMIN_BILLING = "/admin/billing"
 ADMIN_SERVICE_LEVELS = "/admin/service-levels"
 ADMIN_PRICES = "/admin/prices"
 ADMIN_LOGS = "/admin/logs"
+ALARMS = "/alarms"
+DASHBOARDS = "/dashboards"
+DASHBOARD = "/dashboards/[dashboard_id]"
+ADMIN_METRICS = "/admin/metrics"
+ADMIN_ALERTS = "/admin/alerts"
+ADMIN_ALERT = "/admin/alerts/[incident_id]"
+ADMIN_RUNBOOKS = "/admin/runbooks"
+ADMIN_RUNBOOK = "/admin/runbooks/[slug]"
+ADMIN_SLO = "/admin/slo"
+SLO = "/slo"
 
 
 def operation(op_id: str) -> str:

@@ -44,6 +44,8 @@ ln -sfn "$venv" .venv
 need_debs=()
 if [ "$purpose" = "test" ]; then
   [ -x /usr/bin/chromium ] || need_debs+=(chromium)
+  command -v prometheus >/dev/null || need_debs+=(prometheus)
+  command -v prometheus-alertmanager >/dev/null || need_debs+=(prometheus-alertmanager)
 fi
 if [ ${#need_debs[@]} -gt 0 ]; then
   if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null; then

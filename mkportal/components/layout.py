@@ -5,12 +5,16 @@ from __future__ import annotations
 import reflex as rx
 
 from mkportal import routes
+from mkportal.components.bell import bell
 from mkportal.state.session import SessionState
 
 NAV = [
     ("Clusters", routes.CLUSTERS, "boxes"),
     ("Operations", routes.OPERATIONS, "activity"),
+    ("Alarms", routes.ALARMS, "bell-ring"),
+    ("Dashboards", routes.DASHBOARDS, "layout-dashboard"),
     ("Billing", routes.BILLING, "receipt"),
+    ("SLO reports", routes.SLO, "target"),
     ("Members", routes.MEMBERS, "users"),
     ("Settings", routes.SETTINGS, "settings"),
 ]
@@ -21,6 +25,10 @@ ADMIN_NAV = [
     ("Service levels", routes.ADMIN_SERVICE_LEVELS, "gauge"),
     ("Prices", routes.ADMIN_PRICES, "tags"),
     ("Control-plane logs", routes.ADMIN_LOGS, "logs"),
+    ("Metrics", routes.ADMIN_METRICS, "chart-line"),
+    ("Alerts", routes.ADMIN_ALERTS, "siren"),
+    ("Runbooks", routes.ADMIN_RUNBOOKS, "book-open"),
+    ("Fleet SLO", routes.ADMIN_SLO, "target"),
     ("Audit log", routes.ADMIN_AUDIT, "scroll-text"),
     ("Outbox", routes.ADMIN_OUTBOX, "mail"),
 ]
@@ -129,6 +137,7 @@ def shell(
                         rx.heading(title, size="6"),
                         rx.spacer(),
                         *(actions or []),
+                        bell(),
                         width="100%",
                         align="center",
                     ),

@@ -77,4 +77,6 @@ def _load_builtin() -> None:
     import mkportal.services.logs.cloud  # noqa: F401  (registers its tick hook)
     import mkportal.services.logs.retention  # noqa: F401  (registers its tick hook)
     import mkportal.services.logs.simulator  # noqa: F401  (registers its tick hook)
+    import mkportal.services.metrics.alarm_eval  # noqa: F401  (registers its tick hook)
+    import mkportal.services.metrics.slo  # noqa: F401  (registers its tick hook)
     import mkportal.worker.kinds  # noqa: F401

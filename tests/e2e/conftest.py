@@ -56,6 +56,10 @@ def portal(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict]:
         "TICK_INTERVAL": "2",
         "SWEEP_INTERVAL": "1",
         "SANDBOX_NODE_DELAY": "1",
+        "PROMETHEUS_PORT": str(_free_port()),
+        "ALERTMANAGER_PORT": str(_free_port()),
+        "METRICS_SCRAPE_INTERVAL": "1s",
+        "ALARM_INTERVAL": "2",
     }
     for name in ("DATABASE_URL", "REDIS_URL", "REFLEX_REDIS_URL", "SMTP_URL", "SECRET_KEY"):
         env.pop(name, None)

@@ -32,6 +32,7 @@ from mkportal.services.billing.credits import CreditView, credit_view, credits_o
 from mkportal.services.billing.money import parse_period
 from mkportal.services.billing.prices import versions_between
 from mkportal.services.errors import Conflict, Invalid, NotFound
+from mkportal.services.metrics import slo
 from mkportal.services.pagination import Page, paginate
 
 log = logging.getLogger(__name__)
@@ -328,6 +329,7 @@ def build_drafts(
 
     """
     start, end = parse_period(period)
+    slo.generate_safely(actor, period, org_id)  # the month's SLO reports feed the credits
     charges = rating.rate(period, org_id=org_id)
     currency = rating.period_currency(versions_between(start, end), period)
     with session_scope() as s:

@@ -28,6 +28,13 @@ IMAGES = {
 LOG_AGENT_CONFIG = "fluent-bit-config"
 LOG_AGENT_SECRET = "log-agent-token"
 LOG_TOKEN_ENV = "MKPORTAL_LOG_TOKEN"
+METRICS_AGENT_CONFIG = "metrics-agent-config"
+METRICS_AGENT_SECRET = "metrics-agent-token"
+METRICS_AGENT_START = (
+    'sed "s/__NODE_NAME__/$NODE_NAME/g" /etc/prometheus/prometheus.yml > /prometheus/agent.yml'
+    " && exec /bin/prometheus --agent --config.file=/prometheus/agent.yml"
+    " --storage.agent.path=/prometheus/wal"
+)
 
 
 def namespace(slug: str) -> str:
@@ -70,15 +77,53 @@ def _log_agent_spec() -> client.V1PodSpec:
     )
 
 
+def _metrics_agent_spec() -> client.V1PodSpec:
+    """Return the Prometheus agent pod: agent mode with its config map (optional).
+
+    Each agent of the DaemonSet scrapes the pods of its own node: the config's
+    `__NODE_NAME__` placeholder is replaced with the node's name before the start.
+    """
+    node = client.V1EnvVarSource(field_ref=client.V1ObjectFieldSelector(field_path="spec.nodeName"))
+    return client.V1PodSpec(
+        service_account_name="metrics-agent",
+        containers=[
+            client.V1Container(
+                name="metrics-agent",
+                image=IMAGES["metrics-agent"],
+                command=["/bin/sh", "-c"],
+                args=[METRICS_AGENT_START],
+                env=[client.V1EnvVar(name="NODE_NAME", value_from=node)],
+                volume_mounts=[
+                    client.V1VolumeMount(name="config", mount_path="/etc/prometheus/"),
+                    client.V1VolumeMount(name="wal", mount_path="/prometheus"),
+                    client.V1VolumeMount(name="token", mount_path="/etc/mkportal", read_only=True),
+                ],
+            )
+        ],
+        volumes=[
+            client.V1Volume(
+                name="config",
+                config_map=client.V1ConfigMapVolumeSource(name=METRICS_AGENT_CONFIG, optional=True),
+            ),
+            client.V1Volume(name="wal", empty_dir=client.V1EmptyDirVolumeSource()),
+            client.V1Volume(
+                name="token",
+                secret=client.V1SecretVolumeSource(secret_name=METRICS_AGENT_SECRET, optional=True),
+            ),
+        ],
+    )
+
+
 def _pod_spec(slug: str) -> client.V1PodTemplateSpec:
-    spec = (
-        _log_agent_spec()
-        if slug == "log-agent"
-        else client.V1PodSpec(
+    if slug == "log-agent":
+        spec = _log_agent_spec()
+    elif slug == "metrics-agent":
+        spec = _metrics_agent_spec()
+    else:
+        spec = client.V1PodSpec(
             service_account_name=slug,
             containers=[client.V1Container(name=slug, image=IMAGES[slug])],
         )
-    )
     return client.V1PodTemplateSpec(metadata=client.V1ObjectMeta(labels=_labels(slug)), spec=spec)
 
 

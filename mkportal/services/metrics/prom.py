@@ -16,6 +16,7 @@ from typing import Any
 
 import requests
 from prometheus_api_client import PrometheusApiClientException, PrometheusConnect
+from urllib3.util.retry import Retry
 
 from mkportal.services.errors import Invalid, ServiceError
 from mkportal.settings import get_settings
@@ -28,6 +29,8 @@ INSTALL_HINT = (
     "PROMETHEUS_URL and ALERTMANAGER_URL to the operator's stack."
 )
 TIMEOUT = 10.0
+# Fail fast: a view must not hang for seconds when Prometheus is down (one quick retry).
+NO_RETRY = Retry(total=1, connect=1, read=0, status=0, backoff_factor=0.1)
 
 
 class MetricsUnavailable(ServiceError):
@@ -87,7 +90,9 @@ def connect() -> PrometheusConnect:
     url = prometheus_url()
     if not url:
         raise MetricsUnavailable(INSTALL_HINT)
-    return PrometheusConnect(url=url, disable_ssl=True, timeout=TIMEOUT, method="POST")
+    return PrometheusConnect(
+        url=url, disable_ssl=True, timeout=TIMEOUT, method="POST", retry=NO_RETRY
+    )
 
 
 def _call(fn: Callable[[], Any]) -> Any:  # noqa: ANN401
