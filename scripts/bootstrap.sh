@@ -42,19 +42,23 @@ ln -sfn "$venv" .venv
 "$venv/bin/pip" install -q --no-deps --no-build-isolation -e . 2>&1 | quiet
 
 need_debs=()
+# The embedded metrics stack: required by the tests, optional for `make run` (installed when
+# we can, otherwise the metrics views say what to install).
+command -v prometheus >/dev/null || need_debs+=(prometheus)
+command -v prometheus-alertmanager >/dev/null || need_debs+=(prometheus-alertmanager)
 if [ "$purpose" = "test" ]; then
   [ -x /usr/bin/chromium ] || need_debs+=(chromium)
-  command -v prometheus >/dev/null || need_debs+=(prometheus)
-  command -v prometheus-alertmanager >/dev/null || need_debs+=(prometheus-alertmanager)
 fi
 if [ ${#need_debs[@]} -gt 0 ]; then
   if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null; then
     echo "==> Installing Debian packages: ${need_debs[*]}"
     apt-get update -qq >/dev/null
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need_debs[@]}" >/dev/null
-  else
+  elif [ "$purpose" = "test" ]; then
     echo "Missing Debian packages: ${need_debs[*]}" >&2
     echo "Install them with: sudo apt-get install -y ${need_debs[*]}" >&2
     exit 1
+  else
+    echo "Metrics stay off until you install: sudo apt-get install -y ${need_debs[*]}" >&2
   fi
 fi

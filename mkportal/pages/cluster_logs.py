@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import reflex as rx
 
+from mkportal.components.collection_card import CardText, collection_card
 from mkportal.components.log_view import (
     context_dialog,
     filters,
@@ -12,96 +13,29 @@ from mkportal.components.log_view import (
     results,
     retention_form,
 )
-from mkportal.components.ui import confirm_button, empty_state, field_error, labelled_input
+from mkportal.components.ui import empty_state
 from mkportal.state.cluster_logs import ClusterLogsState as L
+
+COLLECTION_TEXT = CardText(
+    title="Log collection",
+    icon="radio-tower",
+    on_prefix="Shipping the logs of ",
+    off_text="Collection is off: enable it to ship this cluster's logs. A log agent is "
+    "installed in the cluster and sends every container's output here.",
+    enable_label="Enable collection",
+    disable_label="Disable collection",
+    disable_title="Turn log collection off?",
+    disable_description="The agent is removed from the cluster and no new lines arrive. "
+    "Lines already stored stay until they expire.",
+    input_label="Namespaces (optional)",
+    input_id="log-namespaces",
+    status_testid="collection-status",
+)
 
 
 def _collection() -> rx.Component:
-    c = L.collection
-    enabled = c["enabled"] == "yes"
-    return rx.card(
-        rx.hstack(
-            rx.icon("radio-tower", size=16),
-            rx.heading("Log collection", size="3"),
-            rx.badge(
-                rx.cond(enabled, "on", "off"),
-                color_scheme=rx.cond(enabled, "green", "gray"),
-                variant="soft",
-                data_testid="collection-status",
-            ),
-            rx.spacer(),
-            rx.cond(
-                enabled & L.can_collect,
-                confirm_button(
-                    "Disable collection",
-                    title="Turn log collection off?",
-                    description="The agent is removed from the cluster and no new lines "
-                    "arrive. Lines already stored stay until they expire.",
-                    on_confirm=L.disable_collection,
-                    size="1",
-                ),
-            ),
-            align="center",
-            width="100%",
-        ),
-        rx.cond(
-            enabled,
-            rx.text(
-                "Shipping the logs of ",
-                rx.text.strong(c["namespaces"]),
-                " (agent: ",
-                c["agent"],
-                "). Enabled by ",
-                c["enabled_by"],
-                " on ",
-                c["enabled_at"],
-                ".",
-                size="2",
-                color_scheme="gray",
-            ),
-            rx.text(
-                "Collection is off: enable it to ship this cluster's logs. A log agent is "
-                "installed in the cluster and sends every container's output here.",
-                size="2",
-                color_scheme="gray",
-            ),
-        ),
-        rx.cond(c["message"] != "", rx.text(c["message"], size="2", color_scheme="orange")),
-        rx.cond(
-            L.can_collect,
-            rx.form(
-                rx.hstack(
-                    rx.box(
-                        labelled_input(
-                            "Namespaces (optional)",
-                            "log-namespaces",
-                            name="namespaces",
-                            default_value=c["namespaces_input"],
-                            placeholder="e.g. shop, payments; empty for every namespace",
-                            below=field_error(L, "namespaces"),
-                        ),
-                        flex="1",
-                        max_width="32rem",
-                    ),
-                    rx.button(
-                        rx.cond(enabled, "Update namespaces", "Enable collection"),
-                        type="submit",
-                    ),
-                    align="end",
-                    width="100%",
-                ),
-                on_submit=L.enable_collection,
-                reset_on_submit=False,
-                key=c["namespaces_input"],
-                margin_top="0.5rem",
-            ),
-            rx.text(
-                "Members and owners of the organisation can turn collection on or off.",
-                size="1",
-                color_scheme="gray",
-            ),
-        ),
-        width="100%",
+    return collection_card(
+        L, COLLECTION_TEXT, on_enable=L.enable_collection, on_disable=L.disable_collection
     )
 
 

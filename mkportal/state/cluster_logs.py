@@ -30,7 +30,7 @@ from mkportal.services.logs.query import (
     tail_logs,
 )
 from mkportal.services.logs.store import LEVELS, LogRecord
-from mkportal.state.format import when
+from mkportal.state.collection import collection_view, enable_from_form
 from mkportal.state.guard import authed
 from mkportal.state.live import LiveMixin
 from mkportal.state.session import SessionState
@@ -352,17 +352,7 @@ class ClusterLogsState(LogBrowserMixin, LiveMixin, SessionState):
         return self.stream
 
     def _show_collection(self, actor: Actor) -> None:
-        st = collection.status(actor, self.cluster_id)
-        self.collection = {
-            "enabled": "yes" if st.enabled else "",
-            "status": st.status,
-            "agent": st.agent,
-            "message": st.message,
-            "namespaces": ", ".join(st.namespaces) if st.namespaces else "all namespaces",
-            "namespaces_input": ", ".join(st.namespaces),
-            "enabled_by": st.enabled_by,
-            "enabled_at": when(st.enabled_at),
-        }
+        self.collection = collection_view(collection.status(actor, self.cluster_id))
 
     def _show_retention(self, actor: Actor) -> None:
         settings = retention.get_org_settings(actor)
@@ -437,15 +427,9 @@ class ClusterLogsState(LogBrowserMixin, LiveMixin, SessionState):
     @authed
     def enable_collection(self, actor: Actor, form: dict):  # noqa: ANN201
         """Turn log collection on, for every namespace or the listed ones."""
-        raw = str(form.get("namespaces", ""))
-        namespaces = [n.strip() for n in raw.replace("\n", ",").split(",") if n.strip()]
         self.field_errors = {}
-        try:
-            collection.enable(actor, self.cluster_id, namespaces)
-        except Invalid as exc:
-            raise Invalid({"namespaces": " ".join(exc.errors.values())}) from exc
+        which = enable_from_form(collection.enable, actor, self.cluster_id, form)
         self._show_collection(actor)
-        which = ", ".join(namespaces) if namespaces else "every namespace"
         return rx.toast.success(f"Collecting logs of {which}.")
 
     @rx.event

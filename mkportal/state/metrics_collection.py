@@ -5,9 +5,9 @@ from __future__ import annotations
 import reflex as rx
 
 from mkportal.services.actor import Actor
-from mkportal.services.errors import Invalid, NotFound
+from mkportal.services.errors import NotFound
 from mkportal.services.metrics import collection
-from mkportal.state.format import when
+from mkportal.state.collection import collection_view, enable_from_form
 from mkportal.state.guard import authed
 from mkportal.state.session import SessionState
 
@@ -21,17 +21,7 @@ class MetricsCollectionState(SessionState):
     field_errors: dict[str, str] = {}
 
     def _show(self, actor: Actor) -> None:
-        st = collection.status(actor, self.cluster_id)
-        self.collection = {
-            "enabled": "yes" if st.enabled else "",
-            "status": st.status,
-            "agent": st.agent,
-            "message": st.message,
-            "namespaces": ", ".join(st.namespaces) if st.namespaces else "all namespaces",
-            "namespaces_input": ", ".join(st.namespaces),
-            "enabled_by": st.enabled_by,
-            "enabled_at": when(st.enabled_at),
-        }
+        self.collection = collection_view(collection.status(actor, self.cluster_id))
         self.can_collect = actor.is_operator or actor.role in ("owner", "member")
 
     @rx.event
@@ -49,15 +39,9 @@ class MetricsCollectionState(SessionState):
     @authed
     def enable(self, actor: Actor, form: dict):  # noqa: ANN201
         """Turn collection on, for every namespace or the listed ones."""
-        raw = str(form.get("namespaces", ""))
-        namespaces = [n.strip() for n in raw.replace("\n", ",").split(",") if n.strip()]
         self.field_errors = {}
-        try:
-            collection.enable(actor, self.cluster_id, namespaces)
-        except Invalid as exc:
-            raise Invalid({"namespaces": " ".join(exc.errors.values())}) from exc
+        which = enable_from_form(collection.enable, actor, self.cluster_id, form)
         self._show(actor)
-        which = ", ".join(namespaces) if namespaces else "every namespace"
         return rx.toast.success(f"Collecting app metrics of {which}.")
 
     @rx.event

@@ -11,27 +11,25 @@ On EKS, enabling also turns on the control plane's CloudWatch logging.
 
 from __future__ import annotations
 
-import base64
 import json
-import re
-from dataclasses import dataclass
 from datetime import datetime
 from urllib.parse import urlparse
 
 from kubernetes import client
-from kubernetes.client.rest import ApiException
-from urllib3.exceptions import HTTPError
 
 from mkportal.db import session_scope
-from mkportal.models.base import utcnow
 from mkportal.models.log_collection import LogCollection
 from mkportal.models.org import Role
-from mkportal.services import audit
 from mkportal.services.actor import Actor
-from mkportal.services.clusters.kubeconfig import render, unseal
-from mkportal.services.errors import Conflict, Invalid, RateLimited
-from mkportal.services.kube import features
-from mkportal.services.kube.client import api_client
+from mkportal.services.errors import Conflict, RateLimited
+from mkportal.services.kube import agents, features
+from mkportal.services.kube.agents import (
+    KUBE_ERRORS,
+    CollectionStatus,
+    clean_namespaces,
+    kube_error,
+    kube_for,
+)
 from mkportal.services.logs.ingest import IngestResult, store_batch
 from mkportal.services.logs.tokens import (
     IngestIdentity,
@@ -43,9 +41,6 @@ from mkportal.settings import get_settings
 
 SLUG = "log-agent"
 INGEST_PATH = "/api/v1/ingest/logs"
-MAX_NAMESPACES = 50
-KUBE_ERRORS = (ApiException, HTTPError, OSError)
-NAMESPACE_RE = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
 
 PARSERS = """\
 [PARSER]
@@ -83,20 +78,6 @@ function to_portal(tag, ts, record)
   return 2, ts, out
 end
 """
-
-
-@dataclass
-class CollectionStatus:
-    """A cluster's log collection as shown to users."""
-
-    cluster_id: str
-    enabled: bool
-    namespaces: list[str]
-    status: str
-    message: str
-    enabled_by: str
-    enabled_at: datetime | None
-    agent: str
 
 
 def _paths(namespaces: list[str]) -> str:
@@ -175,15 +156,6 @@ def fluent_bit_config(base_url: str, namespaces: list[str] | None) -> str:
     )
 
 
-def _upsert(create, replace, name: str, ns: str, body: object) -> None:  # noqa: ANN001
-    try:
-        create(ns, body)
-    except ApiException as exc:
-        if exc.status != 409:
-            raise
-        replace(name, ns, body)
-
-
 def install_agent(
     api: client.ApiClient, base_url: str, namespaces: list[str] | None, token: str
 ) -> None:
@@ -196,36 +168,17 @@ def install_agent(
         token: The plain ingest token the agent sends as its Bearer token.
 
     """
-    features.apply(api, SLUG)
-    core = client.CoreV1Api(api)
-    ns = features.namespace(SLUG)
-    labels = {**features.MANAGED, "app.kubernetes.io/name": SLUG}
-    config = client.V1ConfigMap(
-        metadata=client.V1ObjectMeta(name=features.LOG_AGENT_CONFIG, namespace=ns, labels=labels),
-        data={
+    agents.install(
+        api,
+        SLUG,
+        config_name=features.LOG_AGENT_CONFIG,
+        config={
             "fluent-bit.conf": fluent_bit_config(base_url, namespaces),
             "parsers.conf": PARSERS,
             "portal.lua": LUA,
         },
-    )
-    _upsert(
-        core.create_namespaced_config_map,
-        core.replace_namespaced_config_map,
-        features.LOG_AGENT_CONFIG,
-        ns,
-        config,
-    )
-    secret = client.V1Secret(
-        metadata=client.V1ObjectMeta(name=features.LOG_AGENT_SECRET, namespace=ns, labels=labels),
-        type="Opaque",
-        data={"token": base64.b64encode(token.encode()).decode()},
-    )
-    _upsert(
-        core.create_namespaced_secret,
-        core.replace_namespaced_secret,
-        features.LOG_AGENT_SECRET,
-        ns,
-        secret,
+        secret_name=features.LOG_AGENT_SECRET,
+        token=token,
     )
 
 
@@ -237,59 +190,13 @@ def uninstall_agent(api: client.ApiClient, keep_daemonset: bool = False) -> None
         keep_daemonset: Keep the DaemonSet (the cluster has `log-agent` as a catalog feature).
 
     """
-    if not keep_daemonset:
-        features.remove(api, SLUG)
-        return
-    core = client.CoreV1Api(api)
-    ns = features.namespace(SLUG)
-    for delete, name in (
-        (core.delete_namespaced_config_map, features.LOG_AGENT_CONFIG),
-        (core.delete_namespaced_secret, features.LOG_AGENT_SECRET),
-    ):
-        try:
-            delete(name, ns)
-        except ApiException as exc:
-            if exc.status != 404:
-                raise
-
-
-def _clean_namespaces(namespaces: list[str] | None) -> list[str]:
-    cleaned = sorted({n.strip() for n in namespaces or [] if n and n.strip()})
-    if len(cleaned) > MAX_NAMESPACES:
-        raise Invalid({"namespaces": f"Choose at most {MAX_NAMESPACES} namespaces."})
-    for i, name in enumerate(cleaned):
-        if not NAMESPACE_RE.match(name):
-            raise Invalid(
-                {f"namespaces.{i}": f"'{name}' is not a namespace name (lowercase, digits, '-')."}
-            )
-    return cleaned
-
-
-def _view(cluster_id: str, row: LogCollection | None, agent: str = "") -> CollectionStatus:
-    if row is None:
-        return CollectionStatus(cluster_id, False, [], "off", "", "", None, agent or "missing")
-    return CollectionStatus(
-        cluster_id,
-        row.enabled,
-        list(row.namespaces),
-        row.status,
-        row.message,
-        row.enabled_by,
-        row.enabled_at,
-        agent,
+    agents.uninstall(
+        api,
+        SLUG,
+        config_name=features.LOG_AGENT_CONFIG,
+        secret_name=features.LOG_AGENT_SECRET,
+        keep_daemonset=keep_daemonset,
     )
-
-
-def _kube(cluster) -> client.ApiClient:  # noqa: ANN001
-    return api_client(render(cluster, unseal(cluster.credentials_enc)))
-
-
-def _kube_error(exc: Exception) -> Conflict:
-    if isinstance(exc, ApiException):
-        return Conflict(
-            f"The cluster's Kubernetes API answered {exc.status} ({exc.reason}); try again shortly."
-        )
-    return Conflict(f"The cluster's Kubernetes API is unreachable ({exc}); try again shortly.")
 
 
 def enable(actor: Actor, cluster_id: str, namespaces: list[str] | None) -> CollectionStatus:
@@ -310,7 +217,7 @@ def enable(actor: Actor, cluster_id: str, namespaces: list[str] | None) -> Colle
         Conflict: The cluster is not running, or its Kubernetes API failed.
 
     """
-    wanted = _clean_namespaces(namespaces)
+    wanted = clean_namespaces(namespaces)
     with session_scope() as s:
         cluster = visible_cluster(s, actor, cluster_id)
         actor.require_role(Role.member)
@@ -321,11 +228,11 @@ def enable(actor: Actor, cluster_id: str, namespaces: list[str] | None) -> Colle
         old_token = old.token_id if old and old.enabled else ""
     plain, token = create_ingest_token(actor, cluster_id, "log-agent")
     try:
-        with _kube(cluster) as api:
+        with kube_for(cluster) as api:
             install_agent(api, get_settings().base_url, wanted, plain)
     except KUBE_ERRORS as exc:
         revoke_ingest_token(actor, cluster_id, token.id)
-        raise _kube_error(exc) from exc
+        raise kube_error(exc) from exc
     if old_token:
         revoke_ingest_token(actor, cluster_id, old_token)
     message = ""
@@ -333,24 +240,15 @@ def enable(actor: Actor, cluster_id: str, namespaces: list[str] | None) -> Colle
         from mkportal.services.logs.cloud import enable_eks_logging
 
         message = enable_eks_logging(cluster.provider_ref)
-    with session_scope() as s:
-        row = s.get(LogCollection, cluster_id) or LogCollection(
-            cluster_id=cluster_id, org_id=cluster.org_id
-        )
-        row.enabled, row.namespaces, row.token_id = True, wanted, token.id
-        row.status, row.message = "enabled", message
-        row.enabled_by, row.enabled_at, row.updated_at = actor.email, utcnow(), utcnow()
-        s.add(row)
-        audit.record(
-            s,
-            actor,
-            "logs.collection_enabled",
-            target_type="cluster",
-            target_id=cluster_id,
-            org_id=cluster.org_id,
-            detail={"namespaces": wanted},
-        )
-        return _view(cluster_id, row, "installing")
+    return agents.record_enabled(
+        actor,
+        cluster,
+        LogCollection,
+        wanted,
+        message=message,
+        action="logs.collection_enabled",
+        token_id=token.id,
+    )
 
 
 def disable(actor: Actor, cluster_id: str) -> CollectionStatus:
@@ -377,36 +275,17 @@ def disable(actor: Actor, cluster_id: str) -> CollectionStatus:
         token_id = row.token_id if row else ""
     if token_id:
         revoke_ingest_token(actor, cluster_id, token_id)
-    with session_scope() as s:
-        row = s.get(LogCollection, cluster_id)
-        if row is not None:
-            row.enabled, row.token_id, row.status, row.message = False, "", "off", ""
-            row.updated_at = utcnow()
-            s.add(row)
-        audit.record(
-            s,
-            actor,
-            "logs.collection_disabled",
-            target_type="cluster",
-            target_id=cluster_id,
-            org_id=cluster.org_id,
-        )
-        view = _view(cluster_id, row, "missing")
-    if cluster.credentials_enc and cluster.status != "deleted":
-        try:
-            with _kube(cluster) as api:
-                uninstall_agent(api, keep_daemonset=SLUG in (cluster.features or []))
-        except KUBE_ERRORS as exc:
-            error = _kube_error(exc)
-            with session_scope() as s:
-                row = s.get(LogCollection, cluster_id)
-                if row is not None:
-                    row.message = (
-                        f"The token is revoked, but the agent is still installed: {error.message}"
-                    )
-                    s.add(row)
-            raise error from exc
-    return view
+    result = agents.record_disabled(
+        actor, cluster, LogCollection, action="logs.collection_disabled", token_id=""
+    )
+    agents.remove_agent(
+        cluster,
+        LogCollection,
+        uninstall_agent,
+        SLUG,
+        "The token is revoked, but the agent is still installed",
+    )
+    return result
 
 
 def status(actor: Actor, cluster_id: str) -> CollectionStatus:
@@ -416,20 +295,7 @@ def status(actor: Actor, cluster_id: str) -> CollectionStatus:
         NotFound: No such cluster in the caller's organisation.
 
     """
-    with session_scope() as s:
-        cluster = visible_cluster(s, actor, cluster_id)
-        s.expunge(cluster)
-        row = s.get(LogCollection, cluster_id)
-        if row is not None:
-            s.expunge(row)
-    agent = ""
-    if row is not None and row.enabled:
-        try:
-            with _kube(cluster) as api:
-                agent = features.status(api, SLUG)
-        except (*KUBE_ERRORS, ValueError):
-            agent = "unknown"
-    return _view(cluster_id, row, agent or "missing")
+    return agents.read_status(actor, cluster_id, LogCollection, SLUG)
 
 
 def ingest_lines(

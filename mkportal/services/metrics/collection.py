@@ -16,27 +16,20 @@ sandbox clusters.
 
 from __future__ import annotations
 
-import base64
-from dataclasses import dataclass
-from datetime import datetime
-
 from kubernetes import client
-from kubernetes.client.rest import ApiException
 
 from mkportal.db import session_scope
-from mkportal.models.base import utcnow
 from mkportal.models.metrics import MetricsCollection
 from mkportal.models.org import Role
-from mkportal.services import audit
 from mkportal.services.actor import Actor
 from mkportal.services.errors import Conflict
-from mkportal.services.kube import features
-from mkportal.services.logs.collection import (
+from mkportal.services.kube import agents, features
+from mkportal.services.kube.agents import (
     KUBE_ERRORS,
-    _clean_namespaces,
-    _kube,
-    _kube_error,
-    _upsert,
+    CollectionStatus,
+    clean_namespaces,
+    kube_error,
+    kube_for,
 )
 from mkportal.services.logs.tokens import (
     create_ingest_token,
@@ -53,18 +46,7 @@ INGEST_PATH = "/api/v1/ingest/metrics"
 TOKEN_NAME = "metrics-agent"
 
 
-@dataclass
-class MetricsCollectionStatus:
-    """A cluster's application metrics collection as shown to users."""
-
-    cluster_id: str
-    enabled: bool
-    namespaces: list[str]
-    status: str
-    message: str
-    enabled_by: str
-    enabled_at: datetime | None
-    agent: str
+MetricsCollectionStatus = CollectionStatus
 
 
 def remote_write_url() -> str:
@@ -76,56 +58,25 @@ def install_agent(
     api: client.ApiClient, org_id: str, cluster_id: str, namespaces: list[str] | None, token: str
 ) -> None:
     """Install or update the agent: DaemonSet, its ConfigMap and the ingest token Secret."""
-    features.apply(api, SLUG)
-    ns = features.namespace(SLUG)
-    core = client.CoreV1Api(api)
-    labels = {**features.MANAGED, "app.kubernetes.io/name": SLUG}
-    config = agent_config(org_id, cluster_id, namespaces, remote_write_url())
-    body = client.V1ConfigMap(
-        metadata=client.V1ObjectMeta(
-            name=features.METRICS_AGENT_CONFIG, namespace=ns, labels=labels
-        ),
-        data={"prometheus.yml": config},
-    )
-    _upsert(
-        core.create_namespaced_config_map,
-        core.replace_namespaced_config_map,
-        features.METRICS_AGENT_CONFIG,
-        ns,
-        body,
-    )
-    secret = client.V1Secret(
-        metadata=client.V1ObjectMeta(
-            name=features.METRICS_AGENT_SECRET, namespace=ns, labels=labels
-        ),
-        type="Opaque",
-        data={"token": base64.b64encode(token.encode()).decode()},
-    )
-    _upsert(
-        core.create_namespaced_secret,
-        core.replace_namespaced_secret,
-        features.METRICS_AGENT_SECRET,
-        ns,
-        secret,
+    agents.install(
+        api,
+        SLUG,
+        config_name=features.METRICS_AGENT_CONFIG,
+        config={"prometheus.yml": agent_config(org_id, cluster_id, namespaces, remote_write_url())},
+        secret_name=features.METRICS_AGENT_SECRET,
+        token=token,
     )
 
 
 def uninstall_agent(api: client.ApiClient, keep_daemonset: bool = False) -> None:
     """Remove the agent (its namespace), or only its config and token with `keep_daemonset`."""
-    if not keep_daemonset:
-        features.remove(api, SLUG)
-        return
-    core = client.CoreV1Api(api)
-    ns = features.namespace(SLUG)
-    for delete, name in (
-        (core.delete_namespaced_config_map, features.METRICS_AGENT_CONFIG),
-        (core.delete_namespaced_secret, features.METRICS_AGENT_SECRET),
-    ):
-        try:
-            delete(name, ns)
-        except ApiException as exc:
-            if exc.status != 404:
-                raise
+    agents.uninstall(
+        api,
+        SLUG,
+        config_name=features.METRICS_AGENT_CONFIG,
+        secret_name=features.METRICS_AGENT_SECRET,
+        keep_daemonset=keep_daemonset,
+    )
 
 
 def _agent_tokens(actor: Actor, cluster_id: str) -> list[str]:
@@ -135,21 +86,6 @@ def _agent_tokens(actor: Actor, cluster_id: str) -> list[str]:
         for t in list_ingest_tokens(actor, cluster_id)
         if t.name == TOKEN_NAME and t.revoked_at is None
     ]
-
-
-def _view(cluster_id: str, row: MetricsCollection | None, agent: str) -> MetricsCollectionStatus:
-    if row is None:
-        return MetricsCollectionStatus(cluster_id, False, [], "off", "", "", None, agent)
-    return MetricsCollectionStatus(
-        cluster_id,
-        row.enabled,
-        list(row.namespaces),
-        row.status,
-        row.message,
-        row.enabled_by,
-        row.enabled_at,
-        agent,
-    )
 
 
 def enable(actor: Actor, cluster_id: str, namespaces: list[str] | None) -> MetricsCollectionStatus:
@@ -167,7 +103,7 @@ def enable(actor: Actor, cluster_id: str, namespaces: list[str] | None) -> Metri
         Conflict: The cluster is not running, or its Kubernetes API failed.
 
     """
-    wanted = _clean_namespaces(namespaces)
+    wanted = clean_namespaces(namespaces)
     with session_scope() as s:
         cluster = visible_cluster(s, actor, cluster_id)
         actor.require_role(Role.member)
@@ -177,31 +113,22 @@ def enable(actor: Actor, cluster_id: str, namespaces: list[str] | None) -> Metri
     old_tokens = _agent_tokens(actor, cluster_id)
     plain, token = create_ingest_token(actor, cluster_id, TOKEN_NAME)
     try:
-        with _kube(cluster) as api:
+        with kube_for(cluster) as api:
             install_agent(api, cluster.org_id, cluster_id, wanted, plain)
     except KUBE_ERRORS as exc:
         revoke_ingest_token(actor, cluster_id, token.id)
-        raise _kube_error(exc) from exc
+        raise kube_error(exc) from exc
     for old_id in old_tokens:
         revoke_ingest_token(actor, cluster_id, old_id)
     message = "" if prom.prometheus_url() else prom.INSTALL_HINT
-    with session_scope() as s:
-        row = s.get(MetricsCollection, cluster_id) or MetricsCollection(
-            cluster_id=cluster_id, org_id=cluster.org_id
-        )
-        row.enabled, row.namespaces, row.status, row.message = True, wanted, "enabled", message
-        row.enabled_by, row.enabled_at, row.updated_at = actor.email, utcnow(), utcnow()
-        s.add(row)
-        audit.record(
-            s,
-            actor,
-            "metrics.collection_enabled",
-            target_type="cluster",
-            target_id=cluster_id,
-            org_id=cluster.org_id,
-            detail={"namespaces": wanted},
-        )
-        return _view(cluster_id, row, "installing")
+    return agents.record_enabled(
+        actor,
+        cluster,
+        MetricsCollection,
+        wanted,
+        message=message,
+        action="metrics.collection_enabled",
+    )
 
 
 def disable(actor: Actor, cluster_id: str) -> MetricsCollectionStatus:
@@ -217,36 +144,19 @@ def disable(actor: Actor, cluster_id: str) -> MetricsCollectionStatus:
         cluster = visible_cluster(s, actor, cluster_id)
         actor.require_role(Role.member)
         s.expunge(cluster)
-        row = s.get(MetricsCollection, cluster_id)
-        if row is not None:
-            row.enabled, row.status, row.message, row.updated_at = False, "off", "", utcnow()
-            s.add(row)
-        audit.record(
-            s,
-            actor,
-            "metrics.collection_disabled",
-            target_type="cluster",
-            target_id=cluster_id,
-            org_id=cluster.org_id,
-        )
-        view = _view(cluster_id, row, "missing")
+    result = agents.record_disabled(
+        actor, cluster, MetricsCollection, action="metrics.collection_disabled"
+    )
     for token_id in _agent_tokens(actor, cluster_id):
         revoke_ingest_token(actor, cluster_id, token_id)
-    if cluster.credentials_enc and cluster.status != "deleted":
-        try:
-            with _kube(cluster) as api:
-                uninstall_agent(api, keep_daemonset=SLUG in (cluster.features or []))
-        except KUBE_ERRORS as exc:
-            error = _kube_error(exc)
-            with session_scope() as s:
-                row = s.get(MetricsCollection, cluster_id)
-                if row is not None:
-                    row.message = (
-                        f"Collection is off, but the agent is still installed: {error.message}"
-                    )
-                    s.add(row)
-            raise error from exc
-    return view
+    agents.remove_agent(
+        cluster,
+        MetricsCollection,
+        uninstall_agent,
+        SLUG,
+        "Collection is off, but the agent is still installed",
+    )
+    return result
 
 
 def status(actor: Actor, cluster_id: str) -> MetricsCollectionStatus:
@@ -256,17 +166,4 @@ def status(actor: Actor, cluster_id: str) -> MetricsCollectionStatus:
         NotFound: No such cluster in the caller's organisation.
 
     """
-    with session_scope() as s:
-        cluster = visible_cluster(s, actor, cluster_id)
-        s.expunge(cluster)
-        row = s.get(MetricsCollection, cluster_id)
-        if row is not None:
-            s.expunge(row)
-    agent = "missing"
-    if row is not None and row.enabled:
-        try:
-            with _kube(cluster) as api:
-                agent = features.status(api, SLUG)
-        except (*KUBE_ERRORS, ValueError):
-            agent = "unknown"
-    return _view(cluster_id, row, agent)
+    return agents.read_status(actor, cluster_id, MetricsCollection, SLUG)
