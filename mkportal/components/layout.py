@@ -108,6 +108,7 @@ def sidebar() -> rx.Component:
         width="15rem",
         min_width="15rem",
         height="100vh",
+        overflow_y="auto",
         position="sticky",
         top="0",
         padding="1rem",

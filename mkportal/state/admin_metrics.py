@@ -107,7 +107,7 @@ class AdminMetricsState(LiveMixin, SessionState):
 
     @rx.event
     @authed
-    def apply_faults(self, actor: Actor, form: dict) -> Any:
+    def apply_faults(self, actor: Actor, form: dict):  # noqa: ANN201
         """Inject the faults of the form into the chosen sandbox cluster."""
         self.field_errors = {}
         raw = {
@@ -124,7 +124,7 @@ class AdminMetricsState(LiveMixin, SessionState):
 
     @rx.event
     @authed
-    def clear_faults(self, actor: Actor) -> Any:
+    def clear_faults(self, actor: Actor):  # noqa: ANN201
         """Remove every injected fault of the chosen sandbox cluster."""
         self.field_errors = {}
         faults.set_faults(actor, self.fault_cluster, {})

@@ -33,7 +33,7 @@ from mkportal.state.operations import ACTIVE, OperationViewMixin
 from mkportal.state.pool_editor import PoolEditorMixin, pool_body
 from mkportal.state.session import SessionState
 
-TABS = ["overview", "node-pools", "features", "access", "logs", "metrics", "operations"]
+TABS = ["overview", "node-pools", "features", "access", "logs", "metrics", "alerts", "operations"]
 
 
 def _pool_rows(view: ClusterView) -> list[dict]:

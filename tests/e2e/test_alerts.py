@@ -1,5 +1,6 @@
 """Alerting in Chromium: an alert posted to the Alertmanager webhook becomes an incident
-the operator acknowledges and follows to its runbook; a member reads the SLO report."""
+the operator acknowledges and follows to its runbook; a member sees it on the cluster's
+Alerts tab and reads the SLO report."""
 
 from __future__ import annotations
 
@@ -88,6 +89,19 @@ def test_operator_acknowledges_an_incident_and_opens_its_runbook(page: Page, por
     page.get_by_role("button", name="Search").click()
     expect(page.get_by_role("link", name="ClusterBackupStale")).to_be_visible()
     expect(page.get_by_role("link", name="ClusterNodeNotReady")).to_have_count(0)
+
+
+def test_member_sees_the_incident_on_the_cluster_alerts_tab(page: Page, portal, cluster):
+    # The incident comes from the operator test above (same module-scoped cluster).
+    sign_in(page, portal, MEMBER)
+    page.goto(f"{portal['url']}/clusters/{cluster['id']}")
+    page.get_by_role("tab", name="Alerts").click()
+    row = page.get_by_role("row").filter(has_text="ClusterApiServerDown")
+    expect(row).to_have_count(1)
+    expect(row.get_by_text("P1")).to_be_visible()
+    expect(row.get_by_text(f"{cluster['name']} has not answered for 1 minute.")).to_be_visible()
+    expect(page.get_by_role("link", name="alarms")).to_have_attribute("href", "/alarms")
+    shot(page, "cluster-alerts-tab")
 
 
 def test_member_sees_the_slo_report(page: Page, portal, cluster):

@@ -254,6 +254,24 @@ def test_error_state_and_recovery(orgs, fake_prom):
     assert _events(made.id) == ["error", "firing"]
 
 
+def test_a_failed_query_while_firing_neither_refires_nor_loses_the_resolve(orgs, fake_prom):
+    made = _make(orgs["acme_member"], for_seconds=0)
+    fake_prom.values = [10.0]
+    alarm_eval.evaluate_all(now=T0)
+    fake_prom.error = prom.MetricsUnavailable("Prometheus does not answer.")
+    alarm_eval.evaluate_all(now=T0 + timedelta(seconds=30))
+    with session_scope() as s:
+        row = s.get(Alarm, made.id)
+        assert row.state == "firing" and "does not answer" in row.last_error
+    fake_prom.error = None
+    alarm_eval.evaluate_all(now=T0 + timedelta(seconds=60))
+    assert _state(made.id) == "firing"
+    fake_prom.values = [0.0]
+    alarm_eval.evaluate_all(now=T0 + timedelta(seconds=90))
+    assert _state(made.id) == "ok"
+    assert _events(made.id) == ["firing", "resolved"]
+
+
 def test_transition_is_applied_once_by_competing_evaluators(orgs, fake_prom):
     made = _make(orgs["acme_member"], for_seconds=0)
     with session_scope() as s:

@@ -112,3 +112,23 @@ def test_slo_pages_show_only_the_own_org(two_orgs):
 
 def test_recent_periods():
     assert recent_periods(datetime(2026, 2, 10, tzinfo=UTC), 3) == ["2026-02", "2026-01", "2025-12"]
+
+
+@pytest.mark.parametrize(
+    ("email", "seen"),
+    [("viewer@acme.test", 1), ("owner@globex.test", 0)],
+    ids=["own-org-viewer", "other-org"],
+)
+def test_cluster_alerts_tab_shows_only_own_clusters_incidents(two_orgs, incident, email, seen):
+    from mkportal.db import session_scope
+    from mkportal.models.metrics import Incident
+    from mkportal.state.cluster_alerts import ClusterAlertsState
+
+    with session_scope() as s:
+        cluster_id = s.get(Incident, incident).cluster_id
+    state = make_state(ClusterAlertsState, session_for(email))
+    state.router.page.params["cluster_id"] = cluster_id
+    ClusterAlertsState.load.fn(state)
+    assert len(state.incidents) == seen and state.open_count == seen
+    if seen:
+        assert state.incidents[0]["alert"] == "ClusterApiServerDown"

@@ -6,7 +6,8 @@ enabled alarm with a small thread pool (each query confined to the alarm's organ
 and cluster), then applies the state machine:
 
     ok --breach--> pending --breach for `for_seconds`--> firing --no breach--> ok (resolved)
-    any --query failed--> error --next good evaluation--> ok / pending / firing
+    ok/pending --query failed--> error --next good evaluation--> ok / pending / firing
+    firing --query failed--> firing (the error is shown; it resolves or fires on as usual)
 
 An alarm breaches when any returned sample satisfies `value <comparator> threshold`; an
 empty result does not breach. Each transition is a compare-and-set on the alarm's row, so
@@ -93,6 +94,8 @@ def next_state(alarm: Alarm, result: Outcome, now: datetime) -> tuple[str, datet
     The event kinds are pending, firing, resolved, error and ok (back from pending/error).
     """
     if result.error:
+        if alarm.state == "firing":  # stays firing: no second "firing", no lost "resolved"
+            return "firing", alarm.pending_since, ""
         return "error", alarm.pending_since, "" if alarm.state == "error" else "error"
     if not result.breach:
         if alarm.state == "firing":
