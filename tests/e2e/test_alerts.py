@@ -100,7 +100,7 @@ def test_member_sees_the_incident_on_the_cluster_alerts_tab(page: Page, portal, 
     expect(row).to_have_count(1)
     expect(row.get_by_text("P1")).to_be_visible()
     expect(row.get_by_text(f"{cluster['name']} has not answered for 1 minute.")).to_be_visible()
-    expect(page.get_by_role("link", name="alarms")).to_have_attribute("href", "/alarms")
+    expect(page.get_by_role("link", name="alarms", exact=True)).to_have_attribute("href", "/alarms")
     shot(page, "cluster-alerts-tab")
 
 
