@@ -14,7 +14,7 @@ from bench.common import OUT
 
 BENCHMARKS = ["startup", "api_latency", "engine", "clusters", "cluster_list", "billing_page",
               "billing_rating", "logs_store", "metrics_dashboard", "promql_confine",
-              "alarm_eval"]  # fmt: skip
+              "alarm_eval", "backup_roundtrip", "backup_prune"]  # fmt: skip
 
 
 def main(names: list[str]) -> int:

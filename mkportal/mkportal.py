@@ -12,6 +12,7 @@ from mkportal.pages.admin_logs import admin_logs_page
 from mkportal.pages.admin_metrics import admin_metrics_page
 from mkportal.pages.admin_pricing import prices_page, service_levels_page
 from mkportal.pages.alarms import alarms_page
+from mkportal.pages.backup_settings import backup_settings_page
 from mkportal.pages.billing import billing_page
 from mkportal.pages.cluster_detail import cluster_page
 from mkportal.pages.cluster_new import new_cluster_page
@@ -32,6 +33,7 @@ from mkportal.state.admin_metrics import AdminMetricsState
 from mkportal.state.admin_pricing import PricesState, ServiceLevelsState
 from mkportal.state.alarms import AlarmsState
 from mkportal.state.alerts import AlertsState, AlertState
+from mkportal.state.backup_settings import BackupSettingsState
 from mkportal.state.billing import BillingState
 from mkportal.state.cluster_detail import ClusterState
 from mkportal.state.cluster_new import NewClusterState
@@ -72,6 +74,7 @@ _signed_in(operations_page, routes.OPERATIONS, "Operations", OperationsState.loa
 _signed_in(operation_page, routes.OPERATION, "Operation", OperationState.load)
 _signed_in(settings_page, routes.SETTINGS, "Settings", SettingsState.load)
 _signed_in(members_page, routes.MEMBERS, "Members", MembersState.load)
+_signed_in(backup_settings_page, routes.BACKUP_SETTINGS, "Backup storage", BackupSettingsState.load)
 _signed_in(admin_page, routes.ADMIN, "Operator console", AdminState.load, operator=True)
 _signed_in(
     admin_clusters_page,

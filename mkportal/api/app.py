@@ -11,6 +11,8 @@ from mkportal.api.routes import (
     admin_pricing,
     alarms,
     auth,
+    backup_schedules,
+    backups,
     billing,
     clusters,
     dashboards,
@@ -27,6 +29,7 @@ from mkportal.api.routes import (
     operations,
     orgs,
     quotes,
+    restores,
     runbooks,
     slo_reports,
     tokens,
@@ -82,6 +85,9 @@ def create_api() -> FastAPI:
         incidents,
         runbooks,
         slo_reports,
+        restores,
+        backup_schedules,
+        backups,
     ):
         v1.include_router(module.router)
 

@@ -16,6 +16,7 @@ NAV = [
     ("Billing", routes.BILLING, "receipt"),
     ("SLO reports", routes.SLO, "target"),
     ("Members", routes.MEMBERS, "users"),
+    ("Backup storage", routes.BACKUP_SETTINGS, "hard-drive"),
     ("Settings", routes.SETTINGS, "settings"),
 ]
 ADMIN_NAV = [

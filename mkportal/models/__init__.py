@@ -2,6 +2,15 @@
 
 from mkportal.models.audit import AuditEvent
 from mkportal.models.auth import ApiToken, LoginAttempt, UserSession
+from mkportal.models.backup import (
+    Backup,
+    BackupDrill,
+    BackupPolicy,
+    BackupSchedule,
+    BackupStorage,
+    ClusterConfigVersion,
+    Restore,
+)
 from mkportal.models.billing import (
     BillingAccount,
     Credit,
@@ -33,6 +42,13 @@ from mkportal.models.sandbox import SandboxCluster, SandboxNode, SandboxObject, 
 from mkportal.models.service_level import ServiceLevel
 
 __all__ = [
+    "Backup",
+    "BackupDrill",
+    "BackupPolicy",
+    "BackupSchedule",
+    "BackupStorage",
+    "ClusterConfigVersion",
+    "Restore",
     "Alarm",
     "AlarmEvent",
     "Dashboard",

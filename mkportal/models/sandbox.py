@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, Column, Text, UniqueConstraint
+from sqlalchemy import JSON, Column, Index, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from mkportal.models.base import new_id, utcnow
@@ -75,6 +75,8 @@ class SandboxObject(SQLModel, table=True):
     __tablename__ = "sandbox_object"
     __table_args__ = (
         UniqueConstraint("ref", "api_group", "kind", "namespace", "name", name="uq_sandbox_object"),
+        # The next resourceVersion is MAX(resource_version) per cluster, on every write.
+        Index("ix_sandbox_object_ref_version", "ref", "resource_version"),
     )
 
     id: int | None = Field(default=None, primary_key=True)

@@ -11,6 +11,7 @@ from mkportal.components.operation_progress import operation_progress
 from mkportal.components.table import data_table
 from mkportal.components.ui import copy_box, empty_state, error_callout, status_badge
 from mkportal.pages.cluster_alerts import alerts_tab
+from mkportal.pages.cluster_backups import backups_tab
 from mkportal.pages.cluster_logs import logs_tab
 from mkportal.pages.cluster_metrics import metrics_tab
 from mkportal.state.cluster_detail import ClusterState as S
@@ -390,6 +391,7 @@ def cluster_page() -> rx.Component:
                         rx.tabs.trigger("Logs", value="logs"),
                         rx.tabs.trigger("Metrics", value="metrics"),
                         rx.tabs.trigger("Alerts", value="alerts"),
+                        rx.tabs.trigger("Backups", value="backups"),
                     ),
                     rx.tabs.content(_overview(), value="overview", padding_top="1rem"),
                     rx.tabs.content(_pools(), value="node-pools", padding_top="1rem"),
@@ -399,6 +401,7 @@ def cluster_page() -> rx.Component:
                     rx.tabs.content(logs_tab(), value="logs", padding_top="1rem"),
                     rx.tabs.content(metrics_tab(), value="metrics", padding_top="1rem"),
                     rx.tabs.content(alerts_tab(), value="alerts", padding_top="1rem"),
+                    rx.tabs.content(backups_tab(), value="backups", padding_top="1rem"),
                     value=S.tab,
                     on_change=[S.set_tab, ClusterLogsState.set_tab],
                     width="100%",

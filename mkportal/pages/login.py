@@ -71,7 +71,14 @@ def login_page() -> rx.Component:
                     required=True,
                     auto_complete="current-password",
                 ),
-                rx.button("Sign in", type="submit", width="100%", size="3"),
+                rx.button(
+                    "Sign in",
+                    type="submit",
+                    width="100%",
+                    size="3",
+                    # Until the page's on_load has run, a submit could be overtaken by it.
+                    disabled=~LoginState.is_hydrated,
+                ),
                 spacing="3",
                 width="100%",
             ),

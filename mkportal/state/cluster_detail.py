@@ -33,7 +33,17 @@ from mkportal.state.operations import ACTIVE, OperationViewMixin
 from mkportal.state.pool_editor import PoolEditorMixin, pool_body
 from mkportal.state.session import SessionState
 
-TABS = ["overview", "node-pools", "features", "access", "logs", "metrics", "alerts", "operations"]
+TABS = [
+    "overview",
+    "node-pools",
+    "features",
+    "access",
+    "logs",
+    "metrics",
+    "alerts",
+    "backups",
+    "operations",
+]
 
 
 def _pool_rows(view: ClusterView) -> list[dict]:

@@ -72,6 +72,10 @@ def kind_names() -> list[str]:
 
 
 def _load_builtin() -> None:
+    import mkportal.services.backup.backup_steps  # noqa: F401  (backup.create)
+    import mkportal.services.backup.drills  # noqa: F401  (backup.restore, backup.drill, tick)
+    import mkportal.services.backup.retention  # noqa: F401  (backup.prune tick)
+    import mkportal.services.backup.schedules  # noqa: F401  (backup.schedules tick)
     import mkportal.services.billing.jobs  # noqa: F401  (registers on import)
     import mkportal.services.clusters.steps  # noqa: F401  (registers on import)
     import mkportal.services.logs.cloud  # noqa: F401  (registers its tick hook)

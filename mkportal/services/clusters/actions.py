@@ -16,6 +16,8 @@ from mkportal.models.operation import Operation
 from mkportal.models.org import Role
 from mkportal.services import audit, operations
 from mkportal.services.actor import Actor
+from mkportal.services.backup import config_versions
+from mkportal.services.backup.policy import add_defaults
 from mkportal.services.clusters.spec import (
     ClusterIn,
     ClusterPatch,
@@ -121,6 +123,8 @@ def create_cluster(
             s.flush()
             pools = [_pool_row(cluster.id, p) for p in req.node_pools]
             s.add_all(pools)
+            config_versions.record(s, cluster, reason="created", actor_email=actor.email)
+            add_defaults(s, cluster)
             op = operations.add_operation(
                 s,
                 actor,
@@ -302,6 +306,9 @@ def update_cluster(
             cluster.features = changes["features"]["to"]
         if "node_pools" in changes:
             _apply_pools(s, cluster, pools)
+        config_versions.record(
+            s, cluster, reason=f"updated: {', '.join(sorted(changes))}", actor_email=actor.email
+        )
         view = _transition(s, actor, cluster, "updating", "cluster.updated", changes)
     operations.dispatch(op)
     return view, operations.view(op)

@@ -25,6 +25,7 @@ NODE_MEMORY = "node_memory_utilisation_ratio"  # {org, cluster, node, pool} 0..1
 PODS = "mk_pods"  # {org, cluster, namespace, phase}
 CERT_EXPIRY = "mk_certificate_expiry_timestamp_seconds"  # {org, cluster, certificate}
 BACKUP_LAST_SUCCESS = "mk_backup_last_success_timestamp_seconds"  # {org, cluster}
+BACKUP_MAX_AGE = "mk_backup_max_age_seconds"  # {org, cluster}: what the schedules allow
 APP_REQUESTS = "http_requests_total"  # counter {org, cluster, namespace, app, code}
 APP_LATENCY = "http_request_duration_seconds"  # histogram {org, cluster, namespace, app, le}
 APP_MEMORY = "process_resident_memory_bytes"  # {org, cluster, namespace, app}

@@ -18,7 +18,6 @@ JOIN = (
     f"max by ({BY}, cluster_name, service_level, priority) ({c.CLUSTER_INFO})"
 )
 SERVER_ERRORS = f'{c.APISERVER_REQUESTS}{{code=~"5.."}}'
-BACKUP_MAX_AGE_SECONDS = 26 * 3600
 CERT_WARNING_SECONDS = 14 * 86400
 
 # name -> (expression before the info join, `for`, description template)
@@ -53,7 +52,7 @@ _ALERT_EXPRS: dict[str, tuple[str, str, str]] = {
         "{{ $value | humanizeDuration }}.",
     ),
     "ClusterBackupStale": (
-        f"((time() - {c.BACKUP_LAST_SUCCESS}) > {BACKUP_MAX_AGE_SECONDS})",
+        f"((time() - {c.BACKUP_LAST_SUCCESS}) > {c.BACKUP_MAX_AGE})",
         "15m",
         "The newest successful backup of {{ $labels.cluster_name }} is "
         "{{ $value | humanizeDuration }} old.",

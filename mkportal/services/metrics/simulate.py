@@ -25,10 +25,13 @@ from mkportal.models.cluster import Cluster
 from mkportal.models.metrics import MetricsCollection
 from mkportal.models.sandbox import SandboxCluster, SandboxNode, SandboxObject
 from mkportal.models.service_level import ServiceLevel
+from mkportal.services.backup.freshness import allowed_for, newest_good_at
 from mkportal.services.metrics import catalog as c
 from mkportal.services.metrics.faults import Segment, timeline
 
 DAY = 86400.0
+# Allowed backup age for a cluster without schedules whose backups an operator froze.
+DEFAULT_BACKUP_MAX_AGE = 26 * 3600.0
 W_DAY = 2 * math.pi / DAY
 VERBS = {"get": 6.0, "list": 2.0, "watch": 0.5, "create": 0.4, "update": 0.8, "delete": 0.1}
 NOT_FOUND_SHARE = 0.02
@@ -92,6 +95,7 @@ def _families() -> dict[str, Family]:
         (c.PODS, "gauge", "Pods by namespace and phase."),
         (c.CERT_EXPIRY, "gauge", "Certificate expiry (unix time)."),
         (c.BACKUP_LAST_SUCCESS, "gauge", "Newest successful backup (unix time)."),
+        (c.BACKUP_MAX_AGE, "gauge", "How old the newest backup may be under the schedules."),
         (c.APP_REQUESTS, "counter", "Application HTTP requests."),
         (c.APP_LATENCY, "histogram", "Application HTTP request latency."),
         (c.APP_MEMORY, "gauge", "Application resident memory."),
@@ -207,8 +211,13 @@ def _sandbox(fams, s: Session, cluster: Cluster, sb: SandboxCluster, t: float) -
     expiry = faults.get("cert_expiry_at") or start + 365 * DAY
     for cert in ("apiserver", "etcd", "front-proxy"):
         fams[c.CERT_EXPIRY].add({**base, "certificate": cert}, float(expiry))
-    last_backup = faults.get("backup_frozen_at") or max(start, (t - 3600) // DAY * DAY + 3600)
+    newest = newest_good_at(s, cluster.id, datetime.fromtimestamp(t, UTC))
+    last_backup = faults.get("backup_frozen_at") or (ts(newest) if newest else start)
     fams[c.BACKUP_LAST_SUCCESS].add(base, float(last_backup))
+    allowed = allowed_for(s, cluster, datetime.fromtimestamp(t, UTC))
+    if allowed is not None or faults.get("backup_frozen_at"):
+        max_age = allowed.total_seconds() if allowed else DEFAULT_BACKUP_MAX_AGE
+        fams[c.BACKUP_MAX_AGE].add(base, max_age)
     collection = s.get(MetricsCollection, cluster.id)
     deployments = [
         o for o in objects if o.kind == "Deployment" and _in_scope(o.namespace, collection)
