@@ -12,6 +12,7 @@ import signal
 import socket
 import subprocess
 import time
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -149,6 +150,20 @@ def sign_in(page: Page, portal: dict, email: str, password: str = DEMO_PASSWORD)
     page.get_by_label("Password").fill(password)
     page.get_by_role("button", name="Sign in").click()
     expect(page.get_by_test_id("user-email")).to_have_text(email)
+
+
+def sandbox_cluster(portal: dict, email: str, prefix: str, *, nodes: int = 1) -> dict:
+    """Create a running Demo Org sandbox cluster through the API as `email`.
+
+    Returns {"id", "name", "token"} (the token is an API token of `email`).
+    """
+    from tests.e2e.test_clusters import _api_cluster
+
+    token = mkportal_cli(portal, "tokens", "create", "--email", email)
+    name = f"{prefix}-{uuid.uuid4().hex[:6]}"
+    body = {"name": name, "region": "ch-gva-2", "version": "1.35",
+            "node_pools": [{"name": "default", "machine_type": "s-2", "count": nodes}]}  # fmt: skip
+    return {"id": _api_cluster(portal, token, body), "name": name, "token": token}
 
 
 def shot(page: Page, name: str) -> None:

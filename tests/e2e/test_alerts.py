@@ -12,8 +12,7 @@ import httpx
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.e2e.conftest import ROOT, mkportal_cli, shot, sign_in
-from tests.e2e.test_clusters import _api_cluster
+from tests.e2e.conftest import ROOT, mkportal_cli, sandbox_cluster, shot, sign_in
 
 pytestmark = pytest.mark.e2e
 
@@ -34,11 +33,7 @@ def _alertmanager_secret(portal: dict) -> str:
 @pytest.fixture(scope="module")
 def cluster(portal) -> dict:
     """A running Demo Org sandbox cluster."""
-    token = mkportal_cli(portal, "tokens", "create", "--email", MEMBER)
-    name = f"alerts-{uuid.uuid4().hex[:6]}"
-    body = {"name": name, "region": "ch-gva-2", "version": "1.35",
-            "node_pools": [{"name": "default", "machine_type": "s-2", "count": 1}]}  # fmt: skip
-    return {"id": _api_cluster(portal, token, body), "name": name}
+    return sandbox_cluster(portal, MEMBER, "alerts")
 
 
 def test_operator_acknowledges_an_incident_and_opens_its_runbook(page: Page, portal, cluster):

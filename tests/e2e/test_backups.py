@@ -4,16 +4,13 @@ the owner sees the organisation's backup storage and a bad bucket is refused."""
 
 from __future__ import annotations
 
-import uuid
-
 import httpx
 import pytest
 from kubernetes import client
 from playwright.sync_api import Page, expect
 
 from mkportal.services.kube.client import api_client
-from tests.e2e.conftest import mkportal_cli, shot, sign_in
-from tests.e2e.test_clusters import _api_cluster
+from tests.e2e.conftest import sandbox_cluster, shot, sign_in
 
 pytestmark = pytest.mark.e2e
 
@@ -47,18 +44,8 @@ def _choose(page: Page, label: str, option: str) -> None:
 @pytest.fixture(scope="module")
 def cluster(portal) -> dict:
     """A running Demo Org sandbox cluster with a namespace "shop" holding two ConfigMaps."""
-    token = mkportal_cli(portal, "tokens", "create", "--email", MEMBER)
-    name = f"bk-{uuid.uuid4().hex[:6]}"
-    cluster_id = _api_cluster(
-        portal,
-        token,
-        {
-            "name": name,
-            "region": "ch-gva-2",
-            "version": "1.35",
-            "node_pools": [{"name": "default", "machine_type": "s-2", "count": 1}],
-        },
-    )
+    made = sandbox_cluster(portal, MEMBER, "bk")
+    cluster_id, name, token = made["id"], made["name"], made["token"]
     r = httpx.get(
         f"{portal['url']}/api/v1/clusters/{cluster_id}/kubeconfig",
         headers={"Authorization": f"Bearer {token}"},

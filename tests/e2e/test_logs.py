@@ -11,8 +11,7 @@ import httpx
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.e2e.conftest import mkportal_cli, shot, sign_in
-from tests.e2e.test_clusters import _api_cluster
+from tests.e2e.conftest import sandbox_cluster, shot, sign_in
 
 pytestmark = pytest.mark.e2e
 
@@ -36,18 +35,8 @@ def _ingest(portal: dict, ingest_token: str, *lines: dict) -> None:
 @pytest.fixture(scope="module")
 def cluster(portal) -> dict:
     """A running Demo Org sandbox cluster and an ingest token for it."""
-    token = mkportal_cli(portal, "tokens", "create", "--email", MEMBER)
-    name = f"logs-{uuid.uuid4().hex[:6]}"
-    cluster_id = _api_cluster(
-        portal,
-        token,
-        {
-            "name": name,
-            "region": "ch-gva-2",
-            "version": "1.35",
-            "node_pools": [{"name": "default", "machine_type": "s-2", "count": 1}],
-        },
-    )
+    made = sandbox_cluster(portal, MEMBER, "logs")
+    cluster_id, name, token = made["id"], made["name"], made["token"]
     r = httpx.post(
         f"{portal['url']}/api/v1/clusters/{cluster_id}/log-tokens",
         json={"name": "e2e-agent"},

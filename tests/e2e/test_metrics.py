@@ -4,14 +4,12 @@ shows its health and charts, and the operator's fleet view and fault injection w
 from __future__ import annotations
 
 import time
-import uuid
 
 import httpx
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.e2e.conftest import mkportal_cli, shot, sign_in
-from tests.e2e.test_clusters import _api_cluster
+from tests.e2e.conftest import sandbox_cluster, shot, sign_in
 
 pytestmark = pytest.mark.e2e
 
@@ -22,18 +20,8 @@ OPERATOR = "operator@vshn.mkportal.local"
 @pytest.fixture(scope="module")
 def cluster(portal) -> dict:
     """A running Demo Org sandbox cluster whose series Prometheus has scraped."""
-    token = mkportal_cli(portal, "tokens", "create", "--email", MEMBER)
-    name = f"metrics-{uuid.uuid4().hex[:6]}"
-    cluster_id = _api_cluster(
-        portal,
-        token,
-        {
-            "name": name,
-            "region": "ch-gva-2",
-            "version": "1.35",
-            "node_pools": [{"name": "default", "machine_type": "s-2", "count": 2}],
-        },
-    )
+    made = sandbox_cluster(portal, MEMBER, "metrics", nodes=2)
+    cluster_id, name, token = made["id"], made["name"], made["token"]
     headers = {"Authorization": f"Bearer {token}"}
     url = f"{portal['url']}/api/v1/clusters/{cluster_id}/metrics?range=15m"
     deadline = time.monotonic() + 120
