@@ -98,7 +98,6 @@ def test_from_prometheus_and_credit(two_orgs, monkeypatch):
         return [Sample(labels, 0.99 if promql.startswith("avg") else float(OCT_MINUTES))]
 
     monkeypatch.setattr(slo.prom, "query", query)
-    monkeypatch.setattr(slo, "_probe", lambda: None)
     result = slo.generate(two_orgs["operator"], PERIOD, org_id=acme)
     assert (result.prometheus, result.incidents) == (1, 1)
     assert seen[0] == (

@@ -19,7 +19,6 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 
-import requests
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, func, or_, select
 
@@ -42,7 +41,6 @@ DOWN_ALERT = "ClusterApiServerDown"
 HUNDRED = Decimal(100)
 FOUR = Decimal("0.0001")
 TWO = Decimal("0.01")
-PROBE_TIMEOUT = 3.0
 
 
 @dataclass(frozen=True)
@@ -100,28 +98,12 @@ def _availability(observed: int, down: int) -> Decimal:
     return (HUNDRED * (observed - min(down, observed)) / observed).quantize(FOUR, ROUND_HALF_UP)
 
 
-def _probe() -> None:
-    """Fail fast when Prometheus does not accept connections (the client retries for ~6 s).
-
-    Raises:
-        MetricsUnavailable: No Prometheus is configured, or nothing listens at its URL.
-    """
-    url = prom.prometheus_url()
-    if not url:
-        raise prom.MetricsUnavailable(prom.INSTALL_HINT)
-    try:
-        requests.get(f"{url}/-/ready", timeout=PROBE_TIMEOUT)
-    except requests.RequestException as exc:
-        raise prom.MetricsUnavailable(f"Prometheus at {url} does not answer.") from exc
-
-
 def from_prometheus(at: datetime, seconds: int, org_id: str | None) -> dict[str, Measured]:
     """Measure every cluster with the SLI series over the `seconds` before `at`.
 
     Raises:
         MetricsUnavailable: Prometheus is not configured or does not answer.
     """
-    _probe()
     matcher = f'{{org="{org_id}"}}' if org_id else ""
     window = f"[{max(seconds, 60)}s:1m]"
     series = f"{catalog.SLI_AVAILABLE}{matcher}"
