@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import plotly.graph_objects as go
 
-PALETTE = ("#3e63dd", "#12a594", "#f76b15", "#8e4ec6", "#e54666", "#ad7f58", "#0090ff", "#30a46c")
+from mkportal.components.metrics_charts import MAX_LINES, PALETTE, time_layout
+
 COLORS = {
     "red": "#e5484d",
     "orange": "#f76b15",
@@ -20,7 +21,6 @@ COLORS = {
     "purple": "#8e4ec6",
     "gray": "#8b8d98",
 }
-MAX_LINES = 12
 FEW_POINTS = 20
 
 
@@ -36,23 +36,6 @@ def last_value(series: list[dict]) -> float | None:
             if v is not None:
                 return float(v)
     return None
-
-
-def _layout(fig: go.Figure, unit: str, height: int) -> go.Figure:
-    fig.update_layout(
-        template="none",
-        height=height,
-        margin={"l": 55, "r": 10, "t": 10, "b": 30},
-        showlegend=True,
-        legend={"orientation": "h", "y": -0.2},
-        yaxis={"title": {"text": unit}, "gridcolor": "#e8e8ec"},
-        xaxis={"type": "date", "gridcolor": "#f0f0f3"},
-        font={"family": "Inter, system-ui, sans-serif", "size": 11},
-        hovermode="x unified",
-        paper_bgcolor="rgba(0,0,0,0)",
-        plot_bgcolor="rgba(0,0,0,0)",
-    )
-    return fig
 
 
 def _stat(series: list[dict], unit: str, thresholds: list[dict], height: int) -> go.Figure:
@@ -114,7 +97,7 @@ def panel_figure(
             )
     for t in thresholds:
         fig.add_hline(y=t["value"], line_dash="dash", line_color=color(t["color"]), line_width=1)
-    fig = _layout(fig, unit, height)
+    fig = time_layout(fig, height=height, yaxis={"title": {"text": unit}})
     if window and window[0] and window[1]:
         fig.update_xaxes(range=list(window))
     if chart == "bar":

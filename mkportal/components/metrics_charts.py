@@ -18,6 +18,29 @@ MAX_LINES = 12
 FEW_POINTS = 30
 
 
+def time_layout(
+    fig: go.Figure, *, height: int, yaxis: dict, xaxis: dict | None = None
+) -> go.Figure:
+    """Apply the metric charts' common layout: time on x, legend below, light grid.
+
+    `yaxis` and `xaxis` add to (or override) the axes' defaults.
+    """
+    fig.update_layout(
+        template="none",
+        height=height,
+        margin={"l": 55, "r": 10, "t": 10, "b": 30},
+        showlegend=True,
+        legend={"orientation": "h", "y": -0.2},
+        yaxis={"gridcolor": "#e8e8ec", **yaxis},
+        xaxis={"type": "date", "gridcolor": "#f0f0f3", **(xaxis or {})},
+        font={"family": "Inter, system-ui, sans-serif", "size": 11},
+        hovermode="x unified",
+        paper_bgcolor="rgba(0,0,0,0)",
+        plot_bgcolor="rgba(0,0,0,0)",
+    )
+    return fig
+
+
 def _iso(t: float) -> str:
     return datetime.fromtimestamp(t, UTC).strftime("%Y-%m-%d %H:%M:%S")
 
@@ -49,29 +72,16 @@ def series_figure(
             line={"width": 1.6, "color": PALETTE[i % len(PALETTE)]},
             hovertemplate="%{x}: %{y}<extra>%{fullData.name}</extra>",
         )
-    fig.update_layout(
-        template="none",
+    return time_layout(
+        fig,
         height=height,
-        margin={"l": 55, "r": 10, "t": 10, "b": 30},
-        showlegend=True,
-        legend={"orientation": "h", "y": -0.2},
         yaxis={
             "title": {"text": UNIT_TITLE.get(unit, "")},
             "tickformat": AXIS_FORMAT.get(unit, ""),
-            "gridcolor": "#e8e8ec",
             "rangemode": "tozero",
         },
-        xaxis={
-            "type": "date",
-            "gridcolor": "#f0f0f3",
-            **({"range": [_iso(x_range[0]), _iso(x_range[1])]} if x_range else {}),
-        },
-        font={"family": "Inter, system-ui, sans-serif", "size": 11},
-        hovermode="x unified",
-        paper_bgcolor="rgba(0,0,0,0)",
-        plot_bgcolor="rgba(0,0,0,0)",
+        xaxis={"range": [_iso(x_range[0]), _iso(x_range[1])]} if x_range else None,
     )
-    return fig
 
 
 def percent(value: float | None, digits: int = 2) -> str:
